@@ -1,0 +1,32 @@
+// Import direction of DESIGN.md §5, enforced so it cannot erode:
+//   commands → ui, core;  proxy → core, backends;  backends → core;  agent → core/model only;  core → nothing above it.
+import tseslint from 'typescript-eslint';
+
+const restrict = (files, patterns, message) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: patterns.length ? [{ group: patterns, message }] : [] }],
+  },
+});
+
+export default [
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/fixtures/**'] },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parser: tseslint.parser, parserOptions: { ecmaFeatures: { jsx: true } } },
+  },
+  restrict(['src/core/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react', 'node:http', 'node:net', 'undici', 'ssh2', 'dockerode'],
+    'core is pure domain: no UI, no networking, nothing above it (DESIGN.md §5)'),
+  restrict(['src/core/client/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react'],
+    'the daemon client may use HTTP, nothing above core (DESIGN.md §5)'),
+  restrict(['src/commands/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
+    'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
+  restrict(['src/ui/**'], ['**/commands/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
+    'ui renders core data only (DESIGN.md §5)'),
+  restrict(['src/proxy/**'], ['**/commands/**', '**/ui/**', '**/agent/**', 'ink', 'react'],
+    'the daemon imports core and backends only (DESIGN.md §5)'),
+  restrict(['src/backends/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/agent/**', 'ink', 'react'],
+    'backends import core only (DESIGN.md §5)'),
+  restrict(['src/agent/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/core/!(model)/**', '**/core/!(model)', 'ink', 'react'],
+    'the agent imports core/model types only (DESIGN.md §5)'),
+];

@@ -1,0 +1,167 @@
+/**
+ * The control API between the CLI and the daemon (DESIGN.md §2), all under /api with
+ * `Authorization: Bearer <admin token from DSTACK_HOME/config.yml>`. Errors are `{code, message, hint?}`.
+ *
+ * The CLI parses and validates the YAML itself (positions, env resolution) and sends the resolved raw
+ * configuration object; the daemon parses it again with the same schema, so both sides agree.
+ *
+ *   GET  /api/health                          → Health (no auth)
+ *   POST /api/runs/plan     PlanRequest       → RunPlan
+ *   POST /api/runs/apply    ApplyRequest      → RunView
+ *   GET  /api/runs?all=1                      → {runs: RunView[]}
+ *   GET  /api/runs/:name                      → RunView (404 RUN_NOT_FOUND)
+ *   POST /api/runs/:name/stop {abort?}        → RunView
+ *   GET  /api/runs/:name/logs?replica=N&follow=1&since=S → text/plain stream
+ *   GET  /api/runs/:name/events               → text/event-stream of RunView snapshots on every change
+ *   POST /api/fleets/plan | /api/fleets/apply  (issue 5), GET /api/fleets, DELETE /api/fleets/:name
+ *   GET  /api/offers                          → {offers: Offer[]}
+ */
+import { z } from 'zod';
+
+export const DEFAULT_SERVER_PORT = 3000;
+
+export const Health = z.object({ version: z.string(), pid: z.number().int(), uptimeSeconds: z.number(), home: z.string() });
+export type Health = z.infer<typeof Health>;
+
+export const RunStatus = z.enum(['pending', 'submitted', 'provisioning', 'running', 'terminating', 'terminated', 'failed', 'done']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const JobStatus = z.enum(['submitted', 'provisioning', 'pulling', 'running', 'terminating', 'terminated', 'aborted', 'failed', 'done']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const InstanceStatus = z.enum(['pending', 'provisioning', 'idle', 'busy', 'terminating', 'terminated']);
+export type InstanceStatus = z.infer<typeof InstanceStatus>;
+
+export const Resources = z.object({
+  cpus: z.number(),
+  memoryBytes: z.number(),
+  diskBytes: z.number(),
+  gpus: z.array(z.object({ name: z.string(), memoryMiB: z.number(), vendor: z.string() })),
+  arch: z.string().optional(),
+});
+export type Resources = z.infer<typeof Resources>;
+
+export const Offer = z.object({
+  backend: z.string(),
+  region: z.string(),
+  instanceType: z.string(),
+  resources: Resources,
+  spot: z.boolean(),
+  price: z.number(),
+  availability: z.enum(['idle', 'busy', 'available', 'not available', 'no quota']),
+  /** Local backend only: whether replicas run in Docker or as plain processes. */
+  runtime: z.enum(['docker', 'process']).optional(),
+  fleet: z.string().optional(),
+  instance: z.string().optional(),
+});
+export type Offer = z.infer<typeof Offer>;
+
+export const ProbeView = z.object({ successStreak: z.number().int(), lastOk: z.boolean().optional(), readyAfter: z.number().int() });
+
+export const ReplicaView = z.object({
+  num: z.number().int(),
+  submission: z.number().int(),
+  deployment: z.number().int(),
+  status: JobStatus,
+  /** Probes passed: the replica gets traffic. */
+  ready: z.boolean(),
+  probes: z.array(ProbeView),
+  backend: z.string().optional(),
+  instance: z.string().optional(),
+  resources: Resources.optional(),
+  /** Short status message as dstack prints it: `exited (1)`, `no capacity`, `pulling 3/5 layers`… */
+  statusMessage: z.string().optional(),
+  error: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  submittedAt: z.number(),
+  finishedAt: z.number().optional(),
+});
+export type ReplicaView = z.infer<typeof ReplicaView>;
+
+export const RunView = z.object({
+  name: z.string(),
+  project: z.string(),
+  user: z.string(),
+  type: z.literal('service'),
+  status: RunStatus,
+  statusMessage: z.string().optional(),
+  error: z.string().optional(),
+  submittedAt: z.number(),
+  finishedAt: z.number().optional(),
+  deployment: z.number().int(),
+  desiredReplicas: z.number().int(),
+  replicas: z.array(ReplicaView),
+  /** `http://127.0.0.1:3000/proxy/services/<project>/<run>/` */
+  url: z.string(),
+  auth: z.boolean(),
+  model: z.object({ name: z.string(), url: z.string(), format: z.string() }).optional(),
+  rps: z.number().optional(),
+  /** The raw configuration object the run was applied with (secrets masked). */
+  config: z.unknown(),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const RepoInfo = z.object({
+  sha256: z.string(),
+  files: z.number().int(),
+  bytes: z.number(),
+  /** Absolute path of the archive on the CLI's machine (same machine as the daemon). */
+  archivePath: z.string(),
+});
+export type RepoInfo = z.infer<typeof RepoInfo>;
+
+export const PlanRequest = z.object({
+  config: z.unknown(),
+  configPath: z.string().optional(),
+  repo: RepoInfo.optional(),
+});
+export type PlanRequest = z.infer<typeof PlanRequest>;
+
+export const ApplyRequest = PlanRequest.extend({ force: z.boolean().default(false) });
+export type ApplyRequest = z.infer<typeof ApplyRequest>;
+
+export const RunPlan = z.object({
+  project: z.string(),
+  user: z.string(),
+  runName: z.string(),
+  /** Pretty resources spec, e.g. `cpu=2.. mem=8GB.. disk=100GB.. gpu=0..` */
+  resources: z.string(),
+  spotPolicy: z.string(),
+  maxPrice: z.string(),
+  retryPolicy: z.string(),
+  creationPolicy: z.string(),
+  idleDuration: z.string(),
+  maxDuration: z.string(),
+  offers: z.array(Offer),
+  totalOffers: z.number().int(),
+  action: z.enum(['create', 'update', 'none', 'recreate']),
+  /** Human-readable list of changes against the active run for update/recreate. */
+  changes: z.array(z.string()),
+  /** "not supported yet" notices and other warnings to print above the confirmation. */
+  warnings: z.array(z.string()),
+  currentRun: RunView.optional(),
+});
+export type RunPlan = z.infer<typeof RunPlan>;
+
+export const InstanceView = z.object({
+  name: z.string(),
+  fleet: z.string(),
+  host: z.string(),
+  status: InstanceStatus,
+  unreachable: z.boolean(),
+  resources: Resources.optional(),
+  backend: z.string(),
+  error: z.string().optional(),
+  createdAt: z.number(),
+});
+export type InstanceView = z.infer<typeof InstanceView>;
+
+export const FleetView = z.object({
+  name: z.string(),
+  project: z.string(),
+  status: z.enum(['submitted', 'active', 'terminating', 'terminated', 'failed']),
+  instances: z.array(InstanceView),
+  createdAt: z.number(),
+  config: z.unknown(),
+});
+export type FleetView = z.infer<typeof FleetView>;
