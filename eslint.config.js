@@ -19,7 +19,11 @@ export default [
     'core is pure domain: no UI, no networking, nothing above it (DESIGN.md §5)'),
   restrict(['src/core/client/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react'],
     'the daemon client may use HTTP, nothing above core (DESIGN.md §5)'),
+  // src/commands/server.ts is the daemon's entry point (DESIGN.md §2: `dstack server`), so it alone may import proxy/.
   restrict(['src/commands/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
+    'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
+  { files: ['src/commands/server.ts'], rules: { 'no-restricted-imports': 'off' } },
+  restrict(['src/_unused_/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
     'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
   restrict(['src/ui/**'], ['**/commands/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
     'ui renders core data only (DESIGN.md §5)'),

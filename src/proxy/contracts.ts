@@ -1,0 +1,93 @@
+/**
+ * Seams inside the daemon, so the data plane (HTTP proxy), the control plane (state, reconciler, backends) and
+ * the model endpoint can be built and tested apart:
+ *
+ *   control plane ──writes──▶ RouteTable ◀──reads── data plane (/proxy/services/...)
+ *                                  ▲                     │ forward(route, request)
+ *                      ModelRegistry (models of running  ▼
+ *                      services)  ──▶ models endpoint (/proxy/models/...) uses `Forwarder`
+ */
+import type { Dispatcher } from 'undici';
+
+/** One ready replica as the proxy reaches it: an origin on loopback, possibly through an SSH tunnel. */
+export interface ReplicaTarget {
+  /** Stable replica id (same as the agent's ReplicaSpec.id). */
+  id: string;
+  /** e.g. `http://127.0.0.1:49153` — on the local backend the published port; on SSH hosts a tunnel. */
+  origin: string;
+  /** Custom dispatcher when the origin is reached through an SSH connection (issue 5); else a per-origin Pool. */
+  dispatcher?: Dispatcher;
+}
+
+export interface RateLimitRule {
+  prefix: string;
+  key: { type: 'ip_address' } | { type: 'header'; header: string };
+  rps: number;
+  burst: number;
+}
+
+export interface ServiceRoute {
+  project: string;
+  run: string;
+  auth: boolean;
+  stripPrefix: boolean;
+  /** Only replicas that are running AND passed their probes. */
+  replicas: ReplicaTarget[];
+  rateLimits: RateLimitRule[];
+  /** True when the service may scale up from zero: hold requests instead of answering 503 (issue 7). */
+  canScaleFromZero: boolean;
+  /** Per-read upstream timeout in ms (dstack's DSTACK_SERVICE_CLIENT_TIMEOUT, default 60 s). */
+  readTimeoutMs: number;
+}
+
+/** Written by the control plane, read by the data plane on every request (a Map lookup, nothing more). */
+export interface RouteTable {
+  get(project: string, run: string): ServiceRoute | undefined;
+  set(route: ServiceRoute): void;
+  delete(project: string, run: string): void;
+  list(): ServiceRoute[];
+  /** Resolves when the route has a ready replica, or with false after `timeoutMs` (cold start holding). */
+  waitForReplica(project: string, run: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** A model published by a running service (`model:` set), as the /proxy/models endpoint sees it. */
+export interface ModelEntry {
+  project: string;
+  name: string;
+  run: string;
+  format: 'openai' | 'tgi';
+  /** openai: path prefix on the replica, default `/v1`. */
+  prefix: string;
+  chatTemplate?: string;
+  eosToken?: string;
+  bosToken?: string;
+  /** Run submission time (ms): the newest run wins on a name clash; also `created` in /models. */
+  createdAt: number;
+}
+
+export interface ModelRegistry {
+  list(project: string): ModelEntry[];
+  /** The newest run publishing `name` in `project`. */
+  find(project: string, name: string): ModelEntry | undefined;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path + query as the replica should see it. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Buffer> & { destroy?(err?: Error): void };
+}
+
+/** Sends one request to a ready replica of `project/run` (least outstanding, retry on connect failure). */
+export type Forwarder = (project: string, run: string, request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+/** Checks a Bearer token against the project's member tokens, in constant time. */
+export type Authenticate = (project: string, token: string | undefined) => boolean;
