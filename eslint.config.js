@@ -23,8 +23,6 @@ export default [
   restrict(['src/commands/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
     'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
   { files: ['src/commands/server.ts'], rules: { 'no-restricted-imports': 'off' } },
-  restrict(['src/_unused_/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
-    'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
   restrict(['src/ui/**'], ['**/commands/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
     'ui renders core data only (DESIGN.md §5)'),
   restrict(['src/proxy/**'], ['**/commands/**', '**/ui/**', '**/agent/**', 'ink', 'react'],
