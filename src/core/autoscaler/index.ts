@@ -1,0 +1,3 @@
+export * from './rps-autoscaler.js';
+export * from './token-bucket.js';
+export * from './scale-down.js';
