@@ -1,0 +1,63 @@
+// Shared helpers for `npm run bench` sections (scripts/bench/*.mjs). Figures are always printed beside a
+// reference measured in the same run (DESIGN.md §7): this machine is noisy, so compare ratios, not absolutes.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The q-quantile (0..1) of numbers, nearest-rank on a sorted copy. */
+export function percentile(values, q) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function median(values) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Wall time of `cmd args` over n runs after `warmup` runs (page cache, first-run extraction).
+ * Fails loudly if the command exits non-zero: a fast failure is not a result.
+ */
+export function timeCommand(cmd, args = [], n = 10, { warmup = 2, env = process.env, cwd } = {}) {
+  const once = () => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.error || r.status !== 0) {
+      throw new Error(`bench: \`${[cmd, ...args].join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr).slice(0, 400)}`);
+    }
+    return ms;
+  };
+  for (let i = 0; i < warmup; i++) once();
+  const samples = Array.from({ length: n }, once);
+  return { samples, median: median(samples), min: Math.min(...samples), p90: percentile(samples, 0.9), max: Math.max(...samples) };
+}
+
+/** Resident set size of a live process in MiB (Linux /proc), NaN once it is gone. */
+export function rss(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export const fmt = {
+  ms: (n) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(1)) : '—'),
+  ratio: (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '—'),
+  mib: (n) => (Number.isFinite(n) ? n.toFixed(1) : '—'),
+};
+
+const cell = (v) => String(v ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/** One section as Markdown: a heading, a table, and notes as a bullet list. */
+export function markdownSection({ title, columns, rows, notes = [] }) {
+  const lines = [`### ${title}`, '', `| ${columns.map(cell).join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this), as root:
+#   install deps → build → typecheck + lint → test hosts up 3 → vitest (all tests) → hosts down → "N passed, N failed".
+# Typecheck and lint failures are reported and fail the run, but the tests still run so one run tells everything.
+# Arguments go to vitest (`scripts/test-all.sh test/integration` runs a subset after the same preparation).
+# The test hosts are taken down at the end when CI=true or when this script brought them up (KEEP_HOSTS=1 keeps them).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+T0=$SECONDS
+failed_steps=()
+step() { echo "=== [$(((SECONDS - T0) / 60))m$(((SECONDS - T0) % 60))s] $*"; }
+
+hosts_were_up=0
+[ -f /run/dstack-test/hosts.json ] && hosts_were_up=1
+finish() {
+  local rc=$?
+  if [ "${KEEP_HOSTS:-0}" != 1 ] && { [ "${CI:-}" = true ] || [ $hosts_were_up = 0 ]; }; then
+    step "test hosts down"
+    scripts/test-hosts.sh down || true
+  fi
+  if [ -f .tmp/vitest.json ]; then
+    node -e 'const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
+      const bad = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+      console.log(`${r.numPassedTests} passed, ${r.numFailedTests + bad} failed`);'
+  else
+    echo "0 passed, 0 failed (the tests did not run)"
+  fi
+  exit $rc
+}
+trap finish EXIT
+
+step "install test dependencies"
+scripts/install-test-deps.sh
+
+if node -e 'process.exit(require("./package.json").scripts?.build ? 0 : 1)'; then
+  step "build"
+  npm run build
+fi
+
+step "typecheck"
+npx tsc --noEmit || failed_steps+=(typecheck)
+step "lint"
+npx eslint src test || failed_steps+=(lint)
+
+step "test hosts up 3"
+scripts/test-hosts.sh up 3
+
+step "vitest (the whole suite)"
+mkdir -p .tmp
+rm -f .tmp/vitest.json
+export DSTACK_TEST_DOCKER_HOST=unix:///run/dstack-test/docker.sock
+# A hung test must not hold CI past its budget: vitest gets 60 minutes of the 90.
+timeout --kill-after=30s 60m npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json "$@" ||
+  failed_steps+=(vitest)
+
+step "done in $((SECONDS - T0)) s${failed_steps[*]:+; failed: ${failed_steps[*]}}"
+[ ${#failed_steps[@]} -eq 0 ]

@@ -1,0 +1,62 @@
+import type Docker from 'dockerode';
+import { LABELS, type ReplicaState } from '../../core/model/agent-api.js';
+import { exitedPatch } from '../replicas/exit.js';
+import type { ExitInfo } from '../replicas/runtime.js';
+
+type Inspect = Docker.ContainerInspectInfo;
+
+/** The host port Docker picked for the service port (published on 127.0.0.1 only). */
+export function hostPortOf(info: Inspect, port: number): number | undefined {
+  const bindings = info.NetworkSettings?.Ports?.[`${port}/tcp`];
+  const hostPort = Number(bindings?.[0]?.HostPort);
+  return Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined;
+}
+
+const parseTime = (s: string | undefined): number | undefined => {
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isNaN(t) || t <= 0 ? undefined : t;
+};
+
+export function exitInfo(info: Inspect, lastLines: string[]): ExitInfo {
+  const finishedAt = parseTime(info.State.FinishedAt);
+  return {
+    exitCode: info.State.ExitCode,
+    oomKilled: info.State.OOMKilled,
+    lastLines,
+    ...(finishedAt !== undefined ? { finishedAt } : {}),
+  };
+}
+
+interface SpecLabel {
+  port?: number;
+  createdAt?: number;
+}
+
+/** Rebuilds a replica's state from a container carrying this agent's labels (adoption after a restart). */
+export function adoptedState(info: Inspect, lastLines: string[]): ReplicaState | undefined {
+  const labels = info.Config.Labels ?? {};
+  const id = labels[LABELS.replicaId];
+  if (!id) return undefined;
+  let summary: SpecLabel = {};
+  try {
+    summary = JSON.parse(labels[LABELS.spec] ?? '{}') as SpecLabel;
+  } catch {
+    // An unreadable spec label only loses the port; the replica is still reported.
+  }
+  const base = {
+    id,
+    runName: labels[LABELS.run] ?? id,
+    replicaNum: Number(labels[LABELS.replicaNum] ?? 0),
+    project: labels[LABELS.project] ?? 'main',
+    runtime: 'docker' as const,
+    containerId: info.Id,
+    createdAt: summary.createdAt ?? parseTime(info.Created) ?? 0,
+    ...(parseTime(info.State.StartedAt) !== undefined ? { startedAt: parseTime(info.State.StartedAt) } : {}),
+  };
+  if (info.State.Running) {
+    const hostPort = summary.port ? hostPortOf(info, summary.port) : undefined;
+    return { ...base, phase: 'running', ...(hostPort ? { hostPort } : {}) };
+  }
+  return { ...base, ...exitedPatch(exitInfo(info, lastLines)) };
+}
+

@@ -1,0 +1,90 @@
+import type { ReplicaSpec } from '../../core/model/agent-api.js';
+import { AgentError } from '../errors.js';
+
+/**
+ * Splits an entrypoint string the way POSIX `shlex.split` does (dstack applies `shlex.split(entrypoint)`):
+ * single quotes are literal, double quotes allow `\"` and `\\`, a bare backslash escapes the next character.
+ */
+export function splitShellWords(input: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < input.length; i++) {
+    const ch = input[i] as string;
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === '\\' && (input[i + 1] === '"' || input[i + 1] === '\\')) word += input[++i];
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < input.length) {
+      word += input[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new AgentError('INVALID_SPEC', `entrypoint: unterminated ${quote} quote`, 400);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/**
+ * Joins `commands` with ` && ` so the first failure stops the script (dstack's `set -e` semantics);
+ * a command ending in `&` becomes `{ cmd & }` so that backgrounding it does not swallow the `&&`.
+ */
+export function joinCommands(commands: readonly string[]): string {
+  return commands
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0)
+    .map((c) => (c.endsWith('&') && !c.endsWith('&&') ? `{ ${c} }` : c))
+    .join(' && ');
+}
+
+export interface ContainerCommand {
+  /** Replaces the image's ENTRYPOINT; undefined keeps the image's own. */
+  entrypoint?: string[];
+  /** Replaces the image's CMD; undefined keeps the image's own. */
+  cmd?: string[];
+}
+
+/** What Docker runs, as dstack applies it: `entrypoint` + commands as arguments, else `<shell> -c <joined>`. */
+export function containerCommand(spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 'shell'>): ContainerCommand {
+  if (spec.entrypoint !== undefined) return { entrypoint: splitShellWords(spec.entrypoint), cmd: [...spec.commands] };
+  if (spec.commands.length > 0) return { entrypoint: [spec.shell, '-c'], cmd: [joinCommands(spec.commands)] };
+  return {};
+}
+
+/** The argv of a process replica; a spec with nothing to run is refused (there is no image to fall back on). */
+export function processArgv(spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 'shell'>): string[] {
+  const { entrypoint, cmd } = containerCommand(spec);
+  const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
+  if (argv.length === 0) {
+    throw new AgentError('NOTHING_TO_RUN', 'the process runtime needs `commands` (or an entrypoint) to run', 400);
+  }
+  return argv;
+}
+
+/** The replica's environment: dstack's DSTACK_* variables first, then the spec's `env` (user values win, as in dstack's runner). */
+export function replicaEnv(spec: Pick<ReplicaSpec, 'runName' | 'replicaNum' | 'gpus' | 'env'>): Record<string, string> {
+  const gpus = String(spec.gpus?.ids.length ?? 0);
+  return {
+    DSTACK_RUN_NAME: spec.runName,
+    DSTACK_REPLICA_NUM: String(spec.replicaNum),
+    DSTACK_GPUS_NUM: gpus,
+    DSTACK_GPUS_PER_NODE: gpus,
+    DSTACK_NODES_NUM: '1',
+    DSTACK_NODE_RANK: '0',
+    ...spec.env,
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The command registry (oclif "explicit" strategy: a bundled single binary cannot scan folders).
+ * One import and one entry per command; ids with spaces are written with ':' (`fleet:apply` → `dstack fleet apply`).
+ * Command files must not import Ink statically: `dstack --version` and `--json` paths load this whole registry.
+ */
+import type { Command } from '@oclif/core';
+import Apply from './apply.js';
+import Init from './init.js';
+import Logs from './logs.js';
+import Offer from './offer.js';
+import Ps from './ps.js';
+import Run from './run.js';
+import Stop from './stop.js';
+import Validate from './validate.js';
+
+export const COMMANDS: Record<string, Command.Class> = {
+  apply: Apply,
+  init: Init,
+  logs: Logs,
+  offer: Offer,
+  ps: Ps,
+  run: Run,
+  stop: Stop,
+  validate: Validate,
+};

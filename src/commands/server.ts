@@ -1,0 +1,36 @@
+import { Flags } from '@oclif/core';
+import { runDaemon } from '../proxy/daemon/main.js';
+import { BaseCommand } from './base.js';
+
+export default class Server extends BaseCommand {
+  static override summary = 'Run the dstack server (daemon) in the foreground.';
+  static override description =
+    'Serves the control API, the service proxy and the model endpoint, and keeps runs in their desired state. ' +
+    'One server runs per DSTACK_HOME. Stopping it (Ctrl+C, SIGTERM) leaves every replica running; the next server adopts them.';
+  static override examples = ['dstack server', 'dstack server --port 3001', 'DSTACK_HOME=/tmp/dstack dstack server --host 0.0.0.0'];
+  static override flags = {
+    host: Flags.string({ description: 'Address to listen on (env DSTACK_SERVER_HOST). Default 127.0.0.1.' }),
+    port: Flags.integer({ description: 'Port to listen on (env DSTACK_SERVER_PORT). Default 3000; 0 picks a free one.', min: 0, max: 65535 }),
+    home: Flags.string({ description: 'The dstack home folder (env DSTACK_HOME). Default ~/.dstack.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Server);
+    const daemon = await runDaemon({
+      ...(flags.home !== undefined ? { home: flags.home } : {}),
+      ...(flags.host !== undefined ? { host: flags.host } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      log: (line) => this.io.stderr.write(`${line}\n`),
+    });
+    this.print(`dstack server is listening on ${daemon.url}`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void daemon.close().then(resolve, resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import { Args, Flags } from '@oclif/core';
+import { connectDaemon } from '../core/client/index.js';
+import { BaseCommand } from './base.js';
+
+const FINISHED = new Set(['terminated', 'failed', 'done']);
+
+export default class Stop extends BaseCommand {
+  static override summary = 'Stop a run.';
+  static override description = 'Stops every replica of the run (SIGTERM, then SIGKILL after the stop timeout) and waits until they are gone. -x kills them at once.';
+  static override examples = ['dstack stop my-service', 'dstack stop my-service -y -x'];
+  static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
+  static override flags = {
+    yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
+    abort: Flags.boolean({ char: 'x', description: 'Kill the replicas without a graceful stop.' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Stop);
+    const client = await connectDaemon({ env: this.io.env });
+    try {
+      // Fails with RUN_NOT_FOUND before asking anything when the name is wrong.
+      await client.getRun(args.name);
+      if (!flags.yes && !(await this.confirmOrFail('Are you sure you want to stop the run?'))) return;
+      let run = await client.stopRun(args.name, flags.abort);
+      if (!FINISHED.has(run.status)) {
+        const progress = await this.progress();
+        try {
+          progress.update('stop', `Stopping ${args.name}...`);
+          for await (const next of client.watch(args.name)) {
+            run = next;
+            if (FINISHED.has(run.status)) break;
+          }
+        } finally {
+          await progress.stop();
+        }
+      }
+      this.print(flags.abort ? 'Aborted' : 'Stopped');
+    } finally {
+      await client.close();
+    }
+  }
+}

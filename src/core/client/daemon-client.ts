@@ -1,0 +1,126 @@
+/**
+ * Typed calls of the control API (src/core/api.ts). Answers are validated with the contract's schemas so a
+ * drift between CLI and daemon shows up as one clear BAD_DAEMON_RESPONSE instead of a crash in a renderer.
+ */
+import type { z } from 'zod';
+import { DstackError, InternalError } from '../errors.js';
+import { Health, Offer, RunPlan, RunView, type ApplyRequest, type PlanRequest } from '../api.js';
+import { parseSse } from './sse.js';
+import type { Transport } from './transport.js';
+
+export interface LogsQuery {
+  replica?: number;
+  follow?: boolean;
+  /** Unix seconds. */
+  since?: number;
+}
+
+export class DaemonClient {
+  constructor(
+    readonly transport: Transport,
+    readonly health: Health,
+  ) {}
+
+  get origin(): string {
+    return this.transport.opts.origin;
+  }
+
+  async plan(req: PlanRequest, signal?: AbortSignal): Promise<RunPlan> {
+    return check(RunPlan, await this.transport.json('POST', '/api/runs/plan', req, signal), 'plan');
+  }
+
+  async apply(req: ApplyRequest, signal?: AbortSignal): Promise<RunView> {
+    return check(RunView, await this.transport.json('POST', '/api/runs/apply', req, signal), 'apply');
+  }
+
+  async listRuns(all = false): Promise<RunView[]> {
+    const body = await this.transport.json<{ runs?: unknown }>('GET', `/api/runs${all ? '?all=1' : ''}`);
+    return (Array.isArray(body.runs) ? body.runs : []).map((r) => check(RunView, r, 'runs'));
+  }
+
+  async getRun(name: string): Promise<RunView> {
+    return check(RunView, await this.transport.json('GET', `/api/runs/${encodeURIComponent(name)}`), 'run');
+  }
+
+  async stopRun(name: string, abort = false): Promise<RunView> {
+    return check(RunView, await this.transport.json('POST', `/api/runs/${encodeURIComponent(name)}/stop`, { abort }), 'stop');
+  }
+
+  async offers(query: Record<string, string> = {}): Promise<Offer[]> {
+    const qs = new URLSearchParams(query).toString();
+    const body = await this.transport.json<{ offers?: unknown }>('GET', `/api/offers${qs ? `?${qs}` : ''}`);
+    return (Array.isArray(body.offers) ? body.offers : []).map((o) => check(Offer, o, 'offers'));
+  }
+
+  /** Raw log bytes of one replica, as the agent stored them (never re-encoded). */
+  async logs(name: string, q: LogsQuery = {}, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const qs = new URLSearchParams();
+    if (q.replica !== undefined) qs.set('replica', String(q.replica));
+    if (q.follow) qs.set('follow', '1');
+    if (q.since !== undefined) qs.set('since', String(q.since));
+    const query = qs.toString();
+    return (await this.transport.stream(`/api/runs/${encodeURIComponent(name)}/logs${query ? `?${query}` : ''}`, signal)).body;
+  }
+
+  /** RunView snapshots on every change, until the daemon ends the stream or `signal` aborts. */
+  async *events(name: string, signal?: AbortSignal): AsyncGenerator<RunView> {
+    const res = await this.transport.stream(`/api/runs/${encodeURIComponent(name)}/events`, signal);
+    for await (const ev of parseSse(res.body)) {
+      if (ev.event !== 'message' && ev.event !== 'run') continue;
+      let data: unknown;
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        continue;
+      }
+      yield check(RunView, data, 'events');
+    }
+  }
+
+  /**
+   * Run snapshots: the events stream, or polling `GET /api/runs/:name` every second when the daemon has no
+   * events route (404/405 without a RUN_NOT_FOUND code), so progress works against either.
+   */
+  async *watch(name: string, signal?: AbortSignal, pollMs = 1000): AsyncGenerator<RunView> {
+    try {
+      yield* this.events(name, signal);
+      return;
+    } catch (e) {
+      if (!(e instanceof DstackError) || !['HTTP_404', 'HTTP_405'].includes(e.code)) throw e;
+    }
+    while (!signal?.aborted) {
+      yield await this.getRun(name);
+      await abortableSleep(pollMs, signal);
+    }
+  }
+
+  /** The admin token: the CLI shows it to the user only on a terminal (apply's auth hint). */
+  get token(): string {
+    return this.transport.opts.token;
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+function check<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new InternalError('BAD_DAEMON_RESPONSE', `The daemon's ${what} answer does not match the control API: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, {
+    hint: 'The CLI and the daemon may be different versions: stop the daemon and run the command again.',
+  });
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * The reconciler's decisions for one run, pure: the run as stored in, the run as it should be plus the effects
+ * to carry out (start or stop a replica on its agent). The daemon loop calls it every tick and on agent events;
+ * effects are idempotent by replica id, so repeating a decision is harmless.
+ *
+ * Rules (DESIGN.md §3-4, dstack-notes §1.8):
+ * - missing replicas are submitted; a failed one (or one that exited by itself, even with 0) is replaced after a backoff (15s, 30s, 1m, ... × base) and does
+ *   not fail the run — unless every replica of the deployment failed `crashLoopLimit` times in a row without
+ *   ever becoming ready (crash-loop guard) and `retry` does not allow more within its duration;
+ * - a new deployment rolls with max surge 1: one new replica, wait until it is ready, stop one old; repeat;
+ * - scale-down stops the least important replicas first (not ready, then highest number);
+ * - `max_duration` and stop requests end the run; replicas never sent to an agent just end.
+ */
+import type { ReplicaRecord, RunRecord } from '../state/schema.js';
+import { backoffDelayMs } from './backoff.js';
+import { initialProbes } from './probes.js';
+import { isActive, isLive } from './replica-status.js';
+import { computeRunStatus, terminationStatus } from './run-status.js';
+
+export interface ReconcileContext {
+  now: number;
+  backoffBaseMs: number;
+  /** Consecutive failures per replica before the crash-loop guard fails the run (3). */
+  crashLoopLimit: number;
+  /** Where new replicas go; the loop may refine placement when it starts them. */
+  backend: string;
+  instance: string;
+}
+
+export type Effect =
+  | { type: 'start'; replicaId: string }
+  | { type: 'stop'; replicaId: string; abort: boolean; timeoutSeconds: number }
+  /** A finished replica's container/process is no longer needed (kept until then for `dstack logs`). */
+  | { type: 'remove'; replicaId: string };
+
+export interface Decision {
+  run: RunRecord;
+  effects: Effect[];
+}
+
+/** Final records kept per replica number (older ones are dropped so state does not grow forever). */
+const HISTORY_PER_NUM = 6;
+
+export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision {
+  const run: RunRecord = { ...input, replicas: input.replicas.map((r) => ({ ...r })) };
+  if (run.status === 'terminated' || run.status === 'failed' || run.status === 'done') return { run: input, effects: [] };
+  const max = run.settings.maxDurationSeconds;
+  if (!run.terminationReason && max !== undefined && ctx.now - run.submittedAt > max * 1000) {
+    endRun(run, 'max_duration_exceeded', 'max duration exceeded');
+  }
+  if (!run.terminationReason) checkCrashLoop(run, ctx);
+  if (run.terminationReason) {
+    const abort = run.terminationReason === 'aborted_by_user';
+    for (const r of run.replicas.filter(isLive)) requestStop(r, abort, run.terminationReason, ctx.now);
+  } else if (run.replicas.some((r) => isLive(r) && r.deployment < run.deployment)) {
+    rollOut(run, ctx);
+  } else {
+    scale(run, ctx);
+  }
+  const effects = finishUnsent(run, ctx.now);
+  const before = new Set(run.replicas.map((r) => r.id));
+  pruneHistory(run);
+  effects.push(...sweep(run, input.replicas.filter((r) => before.has(r.id) && !run.replicas.some((k) => k.id === r.id))));
+  Object.assign(run, computeRunStatus(run, ctx.now));
+  if (run.status === 'terminating' && !run.replicas.some(isActive)) {
+    run.status = terminationStatus(run.terminationReason);
+    run.finishedAt ??= ctx.now;
+  }
+  return { run, effects };
+}
+
+/** Asks the run to end; the next decisions stop its replicas. */
+export function endRun(run: RunRecord, reason: string, message?: string): void {
+  run.terminationReason ??= reason;
+  if (message !== undefined) run.statusMessage = message;
+}
+
+function requestStop(r: ReplicaRecord, abort: boolean, reason: string, now: number): void {
+  r.stop ??= { abort, reason, at: now };
+  r.ready = false;
+}
+
+/** Start effects for replicas not yet sent; stop effects for replicas being stopped; unsent stops just end. */
+function finishUnsent(run: RunRecord, now: number): Effect[] {
+  const effects: Effect[] = [];
+  for (const r of run.replicas) {
+    if (!isActive(r)) continue;
+    if (r.stop && r.status === 'submitted') {
+      Object.assign(r, { status: r.stop.abort ? 'aborted' : 'terminated', finishedAt: now, reason: r.stop.reason, removed: true });
+    } else if (r.stop) {
+      r.status = 'terminating';
+      const timeoutSeconds = r.stop.abort ? 0 : run.settings.stopDurationSeconds;
+      effects.push({ type: 'stop', replicaId: r.id, abort: r.stop.abort, timeoutSeconds });
+    } else if (r.status === 'submitted') {
+      effects.push({ type: 'start', replicaId: r.id });
+    }
+  }
+  return effects;
+}
+
+function scale(run: RunRecord, ctx: ReconcileContext): void {
+  const live = run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment);
+  const n = run.desiredReplicas;
+  if (live.length > n) {
+    for (const r of byImportance(live).slice(n)) requestStop(r, false, 'scaled_down', ctx.now);
+    return;
+  }
+  const used = new Set(live.map((r) => r.num));
+  for (let num = 0, missing = n - live.length; missing > 0; num++) {
+    if (used.has(num)) continue;
+    missing--;
+    if (readyToSubmit(run, num, ctx)) submit(run, num, ctx);
+  }
+}
+
+function rollOut(run: RunRecord, ctx: ReconcileContext): void {
+  const n = run.desiredReplicas;
+  const outdated = () => run.replicas.filter((r) => isLive(r) && r.deployment < run.deployment);
+  // Old replicas that serve nothing are stopped at once: they cannot protect availability.
+  for (const r of outdated()) if (!(r.status === 'running' && r.ready)) requestStop(r, false, 'deployment_replaced', ctx.now);
+  const current = run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment);
+  const currentReady = current.filter((r) => r.ready).length;
+  let old = outdated();
+  // Each new ready replica retires one old one (keep at most n serving, never fewer than before).
+  const retire = byImportance(old).reverse();
+  while (old.length > 0 && currentReady + old.length > n) {
+    const victim = retire.shift();
+    if (!victim) break;
+    requestStop(victim, false, 'deployment_replaced', ctx.now);
+    old = outdated();
+  }
+  const starting = current.filter((r) => !r.ready).length;
+  const total = current.length + old.length;
+  let budget = current.length < n ? Math.max(starting === 0 && total < n + 1 ? 1 : 0, n - total) : 0;
+  const used = new Set(current.map((r) => r.num));
+  for (let num = 0; budget > 0; num++) {
+    if (used.has(num)) continue;
+    budget--;
+    if (readyToSubmit(run, num, ctx)) submit(run, num, ctx);
+  }
+}
+
+function latestOf(run: RunRecord, num: number): ReplicaRecord | undefined {
+  return run.replicas.filter((r) => r.num === num).sort((a, b) => b.submission - a.submission)[0];
+}
+
+/** Most important first: ready, then running, then further along; lower numbers first. */
+function byImportance(replicas: ReplicaRecord[]): ReplicaRecord[] {
+  const rank = (r: ReplicaRecord) =>
+    r.ready ? 3 : r.status === 'running' ? 2 : r.status === 'pulling' || r.status === 'provisioning' ? 1 : 0;
+  return [...replicas].sort((a, b) => rank(b) - rank(a) || a.num - b.num);
+}
+
+/** Consecutive failures of replica `num` in the current deployment since it last became ready. */
+export function consecutiveFailures(run: RunRecord, num: number): { count: number; lastFinishedAt?: number; last?: ReplicaRecord } {
+  const history = run.replicas
+    .filter((r) => r.num === num && r.deployment === run.deployment)
+    .sort((a, b) => b.submission - a.submission);
+  let count = 0;
+  // A service runs until stopped: exiting on its own, even with 0, counts as a failure to replace.
+  const exitedByItself = (r: ReplicaRecord) => r.status === 'failed' || r.status === 'done';
+  for (const r of history) {
+    if (r.readyAt !== undefined || !exitedByItself(r)) break;
+    count++;
+  }
+  const last = history.find(exitedByItself);
+  return { count, ...(last ? { last, ...(last.finishedAt !== undefined ? { lastFinishedAt: last.finishedAt } : {}) } : {}) };
+}
+
+function readyToSubmit(run: RunRecord, num: number, ctx: ReconcileContext): boolean {
+  const { count, lastFinishedAt } = consecutiveFailures(run, num);
+  if (count === 0 || lastFinishedAt === undefined) return true;
+  return ctx.now >= lastFinishedAt + backoffDelayMs(count, ctx.backoffBaseMs);
+}
+
+function submit(run: RunRecord, num: number, ctx: ReconcileContext): void {
+  const previous = run.replicas.filter((r) => r.num === num).map((r) => r.submission);
+  const submission = previous.length > 0 ? Math.max(...previous) + 1 : run.submissionBase;
+  run.replicas.push({
+    id: `${run.name}-${num}-${submission}`,
+    num,
+    submission,
+    deployment: run.deployment,
+    status: 'submitted',
+    ready: false,
+    probes: initialProbes(run.settings),
+    backend: ctx.backend,
+    instance: ctx.instance,
+    submittedAt: ctx.now,
+  });
+}
+
+function checkCrashLoop(run: RunRecord, ctx: ReconcileContext): void {
+  const n = run.desiredReplicas;
+  // Old replicas still serving: a bad update must not take the working service down with it.
+  if (n === 0 || run.replicas.some((r) => isLive(r) && r.deployment < run.deployment)) return;
+  const deployment = run.replicas.filter((r) => r.deployment === run.deployment);
+  if (deployment.some((r) => r.readyAt !== undefined) || deployment.some(isLive)) return;
+  const failures = Array.from({ length: n }, (_, num) => consecutiveFailures(run, num));
+  if (!failures.every((f) => f.count >= ctx.crashLoopLimit)) return;
+  const retry = run.settings.retry;
+  if (retry && retry.onEvents.includes('error') && ctx.now - run.submittedAt < retry.durationSeconds * 1000) return;
+  const last = failures.map((f) => f.last).filter((r): r is ReplicaRecord => r !== undefined).sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))[0];
+  endRun(run, retry ? 'retry_limit_exceeded' : 'job_failed');
+  run.error = last?.error ?? last?.statusMessage ?? 'replicas keep failing';
+}
+
+/**
+ * Finished replicas whose containers can go: all of them once the run ends, else every one but the latest
+ * submission of its number (kept for `dstack logs`), and the ones dropped from history.
+ */
+function sweep(run: RunRecord, dropped: ReplicaRecord[]): Effect[] {
+  const ending = run.terminationReason !== undefined;
+  const candidates = [...dropped, ...run.replicas.filter((r) => !isActive(r) && (ending || latestOf(run, r.num)?.id !== r.id))];
+  return candidates.filter((r) => !r.removed && r.status !== 'submitted').map((r) => ({ type: 'remove' as const, replicaId: r.id }));
+}
+
+function pruneHistory(run: RunRecord): void {
+  const kept: ReplicaRecord[] = [];
+  const finalSeen = new Map<number, number>();
+  for (const r of [...run.replicas].sort((a, b) => b.submission - a.submission)) {
+    if (isActive(r)) {
+      kept.push(r);
+      continue;
+    }
+    const seen = finalSeen.get(r.num) ?? 0;
+    if (seen < HISTORY_PER_NUM) kept.push(r);
+    finalSeen.set(r.num, seen + 1);
+  }
+  run.replicas = kept.sort((a, b) => a.num - b.num || a.submission - b.submission);
+}

@@ -1,0 +1,25 @@
+/**
+ * How dstack turns `commands` into one shell script (jobs/configurators/base.py): joined with ` && ` so the
+ * first failure stops the rest, and a command ending in `&` wrapped as `{ cmd & }` so its `&` is not read as
+ * half of `&&`.
+ */
+export function joinCommands(commands: readonly string[]): string {
+  return commands
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0)
+    .map((c) => (c.endsWith('&') && !c.endsWith('&&') ? `{ ${c} }` : c))
+    .join(' && ');
+}
+
+/** `sh` / `bash` shorthands as dstack accepts them; absolute paths as given. */
+export function resolveShell(shell: string | undefined, isDstackBase: boolean): string {
+  if (shell === 'sh') return '/bin/sh';
+  if (shell === 'bash') return '/bin/bash';
+  if (shell) return shell;
+  return isDstackBase ? '/bin/bash' : '/bin/sh';
+}
+
+/** dstack's base image creates a uv venv with the requested Python before the user's commands. */
+export function pythonBootstrap(python: string): string[] {
+  return [`uv venv -q --prompt dstack -p ${python} --seed /dstack/venv`, '. /dstack/venv/bin/activate'];
+}

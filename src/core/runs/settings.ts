@@ -1,0 +1,86 @@
+/**
+ * Service config → the run settings the reconciler, prober and router use (state schema `RunSettings`).
+ * Replica ranges start at `min` (0 → no replica until traffic arrives; the route holds requests because it can
+ * scale from zero); an autoscaler then moves `desiredReplicas` within [min, max] (`setDesired`).
+ */
+import type { RunSettings, ProbeSettings } from '../state/schema.js';
+import type { ServiceInput } from './service-input.js';
+
+/** `stop_duration: off` would wait forever; an hour is the longest a stop may take. */
+export const MAX_STOP_SECONDS = 3600;
+/** dstack's default probe when `model` is set and `probes` is not (dstack-notes §2.1). */
+export const MODEL_PROBE_TIMEOUT = 30;
+
+function modelProbe(name: string, prefix: string): ProbeSettings {
+  return {
+    url: `${prefix.replace(/\/$/, '')}/chat/completions`,
+    method: 'post',
+    headers: [{ name: 'Content-Type', value: 'application/json' }],
+    body: JSON.stringify({ model: name, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
+    timeoutSeconds: MODEL_PROBE_TIMEOUT,
+    intervalSeconds: 15,
+    readyAfter: 1,
+    untilReady: false,
+  };
+}
+
+export function replicaRange(config: ServiceInput): { min: number; max: number } {
+  const r = Array.isArray(config.replicas) ? { min: 1, max: 1 } : (config.replicas as { min: number; max?: number });
+  return { min: r.min, max: r.max ?? r.min };
+}
+
+export function buildSettings(config: ServiceInput): RunSettings {
+  const model = config.model;
+  let probes: ProbeSettings[];
+  if (config.probes !== undefined) {
+    probes = config.probes.map((p) => ({
+      url: p.url,
+      method: p.method,
+      headers: p.headers,
+      ...(p.body !== undefined ? { body: p.body } : {}),
+      timeoutSeconds: p.timeout,
+      intervalSeconds: p.interval,
+      readyAfter: p.ready_after,
+      untilReady: p.until_ready,
+    }));
+  } else if (model) {
+    probes = [modelProbe(model.name, model.format === 'openai' ? model.prefix : '/v1')];
+    // A TGI server has no OpenAI route to probe; it is gated by the TCP check instead.
+    if (model.format === 'tgi') probes = [];
+  } else {
+    probes = [];
+  }
+  const settings: RunSettings = {
+    replicas: replicaRange(config),
+    autoscaling: config.scaling !== undefined,
+    probes,
+    tcpCheck: probes.length === 0,
+    stopDurationSeconds: config.stop_duration === 'off' ? MAX_STOP_SECONDS : Math.min(config.stop_duration, MAX_STOP_SECONDS),
+    creationPolicy: config.creation_policy,
+    auth: config.auth,
+    stripPrefix: config.strip_prefix,
+    rateLimits: config.rate_limits.map((l) => ({ prefix: l.prefix, key: l.key, rps: l.rps, burst: l.burst })),
+  };
+  if (config.scaling !== undefined) settings.scaling = config.scaling;
+  if (config.max_duration !== 'off') settings.maxDurationSeconds = config.max_duration;
+  if (config.retry) settings.retry = { onEvents: config.retry.on_events, durationSeconds: config.retry.duration };
+  if (model) {
+    settings.model =
+      model.format === 'openai'
+        ? { name: model.name, format: 'openai', prefix: model.prefix }
+        : {
+            name: model.name,
+            format: 'tgi',
+            prefix: '',
+            ...(model.chat_template !== undefined ? { chatTemplate: model.chat_template } : {}),
+            ...(model.eos_token !== undefined ? { eosToken: model.eos_token } : {}),
+          };
+  }
+  return settings;
+}
+
+/** The autoscaler's hook: the desired replica count, clamped to the configured range. */
+export function setDesired<T extends { desiredReplicas: number; settings: RunSettings }>(run: T, n: number): T {
+  const { min, max } = run.settings.replicas;
+  return { ...run, desiredReplicas: Math.max(min, Math.min(max, Math.round(n))) };
+}

@@ -1,0 +1,67 @@
+/**
+ * Every configuration field whose behaviour is not built yet, in ONE place (later issues delete lines here).
+ * Nothing is silently ignored: a field that would change behaviour if ignored is an error at plan/apply time;
+ * a harmless one is a warning printed above the confirmation. Checked against the RAW config, so only fields the
+ * user actually wrote are reported (normalized configs carry defaults for everything).
+ */
+import type { ServiceInput } from './service-input.js';
+
+export interface SupportReport {
+  errors: string[];
+  warnings: string[];
+}
+
+type Check = (raw: Record<string, unknown>, config: ServiceInput) => { error?: string; warning?: string } | undefined;
+
+const notYet = (field: string, why = '') => `\`${field}\` is not supported yet${why ? ` (${why})` : ''}`;
+const has = (raw: Record<string, unknown>, key: string) => raw[key] !== undefined && raw[key] !== null;
+const nonEmpty = (raw: Record<string, unknown>, key: string) => Array.isArray(raw[key]) ? (raw[key] as unknown[]).length > 0 : has(raw, key);
+
+const CHECKS: Check[] = [
+  // Placement on fleets and SSH hosts comes with the fleets issue; until then everything runs locally.
+  (raw) => (nonEmpty(raw, 'fleets') ? { error: notYet('fleets', 'runs are placed on the local machine') } : undefined),
+  (raw) => (nonEmpty(raw, 'instances') ? { error: notYet('instances', 'runs are placed on the local machine') } : undefined),
+  (raw, c) => {
+    if (!nonEmpty(raw, 'backends')) return undefined;
+    const list = Array.isArray(raw.backends) ? (raw.backends as unknown[]).map(String) : [];
+    return list.includes('local') ? undefined : { error: notYet('backends', `only the local backend exists; got ${list.join(', ')}`) };
+  },
+  (raw) => (nonEmpty(raw, 'regions') ? { warning: '`regions` is ignored: the local backend has one region' } : undefined),
+  (raw) => (nonEmpty(raw, 'availability_zones') ? { warning: '`availability_zones` is ignored by the local backend' } : undefined),
+  (raw) => (nonEmpty(raw, 'instance_types') ? { warning: '`instance_types` is ignored by the local backend' } : undefined),
+  (raw) => (has(raw, 'reservation') ? { warning: '`reservation` is ignored by the local backend' } : undefined),
+  (_raw, c) => (c.spot_policy === 'spot' ? { error: notYet('spot_policy: spot', 'the local backend has no spot capacity') } : undefined),
+  (raw) => (has(raw, 'max_price') ? { warning: '`max_price` has no effect on the local backend (price 0)' } : undefined),
+  (raw) => (has(raw, 'idle_duration') ? { warning: '`idle_duration` has no effect: the local machine is never terminated' } : undefined),
+  (raw) => (has(raw, 'schedule') ? { error: notYet('schedule') } : undefined),
+  (raw) => (has(raw, 'utilization_policy') ? { error: notYet('utilization_policy') } : undefined),
+  (raw) => (has(raw, 'gateway') && raw.gateway !== false ? { error: notYet('gateway', 'services are published by the local proxy') } : undefined),
+  (raw) => (has(raw, 'https') && raw.https !== 'auto' ? { warning: '`https` has no effect without a gateway: the local proxy serves HTTP' } : undefined),
+  (raw) => (nonEmpty(raw, 'files') ? { error: notYet('files') } : undefined),
+  (raw) => (nonEmpty(raw, 'repos') ? { error: notYet('repos') } : undefined),
+  (raw) => (has(raw, 'single_branch') ? { warning: '`single_branch` is ignored (no repos yet)' } : undefined),
+  (raw) => (raw.docker === true ? { error: notYet('docker', 'Docker-in-Docker') } : undefined),
+  (raw) => (raw.dstack === true ? { error: notYet('dstack') } : undefined),
+  (raw) => (has(raw, 'groups') || Array.isArray(raw.replicas) ? { error: notYet('replica groups') } : undefined),
+  (raw) => (has(raw, 'priority') ? { warning: '`priority` is ignored: runs are not queued' } : undefined),
+  (raw) => (has(raw, 'setup') ? { warning: '`setup` is deprecated and ignored; put these commands in `commands`' } : undefined),
+  (raw) => (has(raw, 'home_dir') ? { warning: '`home_dir` is deprecated and ignored' } : undefined),
+  (raw) => (has(raw, 'termination_policy') || has(raw, 'termination_idle_time') ? { warning: '`termination_policy` / `termination_idle_time` are deprecated and ignored' } : undefined),
+  (raw) => (has(raw, 'startup_order') || has(raw, 'stop_criteria') ? { warning: '`startup_order` / `stop_criteria` only apply to multi-node tasks; ignored' } : undefined),
+  (raw) => (has(raw, 'tags') ? { warning: '`tags` is ignored: no cloud resources are created' } : undefined),
+  (raw) => (has(raw, 'backend_options') ? { warning: '`backend_options` is ignored by the local backend' } : undefined),
+  (_raw, c) => (c.volumes.some((v) => v.type === 'network' ) ? { error: notYet('network volumes', 'use an instance path like `/data:/data`') } : undefined),
+  (_raw, c) => ((c.resources.gpu.count.min ?? 0) > 0 ? { error: notYet('GPUs on the local backend') } : undefined),
+  (_raw, c) => (c.resources.cpu.arch === 'arm' && process.arch !== 'arm64' ? { error: '`cpu: arm` does not match this x86 machine' } : undefined),
+];
+
+export function checkSupport(raw: unknown, config: ServiceInput): SupportReport {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const report: SupportReport = { errors: [], warnings: [] };
+  for (const check of CHECKS) {
+    const result = check(r, config);
+    if (result?.error) report.errors.push(result.error);
+    if (result?.warning) report.warnings.push(result.warning);
+  }
+  return report;
+}

@@ -1,0 +1,155 @@
+/**
+ * The daemon's state file (`server/state.json`, DESIGN.md §3): versioned, validated on read, written only by the
+ * daemon. Runs keep everything the reconciler needs to act without re-parsing the YAML (settings + replica spec
+ * template), so a schema change in the config language never stops a daemon from reloading its runs.
+ */
+import { z } from 'zod';
+import { JobStatus, RunStatus, InstanceStatus, RepoInfo } from '../api.js';
+import { ReplicaSpec } from '../model/agent-api.js';
+
+export const STATE_VERSION = 1;
+
+export const ProbeSettings = z.object({
+  url: z.string(),
+  method: z.string(),
+  headers: z.array(z.object({ name: z.string(), value: z.string() })),
+  body: z.string().optional(),
+  timeoutSeconds: z.number(),
+  intervalSeconds: z.number(),
+  readyAfter: z.number().int(),
+  untilReady: z.boolean(),
+});
+export type ProbeSettings = z.infer<typeof ProbeSettings>;
+
+export const ModelSettings = z.object({
+  name: z.string(),
+  format: z.enum(['openai', 'tgi']),
+  prefix: z.string(),
+  chatTemplate: z.string().optional(),
+  eosToken: z.string().optional(),
+  bosToken: z.string().optional(),
+});
+export type ModelSettings = z.infer<typeof ModelSettings>;
+
+export const RateLimitSettings = z.object({
+  prefix: z.string(),
+  key: z.union([z.object({ type: z.literal('ip_address') }), z.object({ type: z.literal('header'), header: z.string() })]),
+  rps: z.number(),
+  burst: z.number(),
+});
+
+/** What the reconciler, prober and router need from a service config, in plain numbers. */
+export const RunSettings = z.object({
+  replicas: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
+  /** True when `scaling` is set: the autoscaler owns desiredReplicas within [min, max]. */
+  autoscaling: z.boolean(),
+  /** Normalized `scaling` block, handed to the autoscaler as is. */
+  scaling: z.unknown().optional(),
+  probes: z.array(ProbeSettings),
+  /** No probes configured: a TCP connect on the port gates readiness instead (see prober.ts). */
+  tcpCheck: z.boolean(),
+  stopDurationSeconds: z.number().nonnegative(),
+  maxDurationSeconds: z.number().positive().optional(),
+  retry: z.object({ onEvents: z.array(z.string()), durationSeconds: z.number() }).optional(),
+  creationPolicy: z.enum(['reuse', 'reuse-or-create']),
+  auth: z.boolean(),
+  stripPrefix: z.boolean(),
+  model: ModelSettings.optional(),
+  rateLimits: z.array(RateLimitSettings),
+});
+export type RunSettings = z.infer<typeof RunSettings>;
+
+export const ProbeState = z.object({ successStreak: z.number().int(), lastOk: z.boolean().optional(), lastAt: z.number().optional() });
+export type ProbeState = z.infer<typeof ProbeState>;
+
+export const ReplicaRecord = z.object({
+  /** Agent replica id and container name: `<run>-<num>-<submission>`. */
+  id: z.string(),
+  num: z.number().int().nonnegative(),
+  submission: z.number().int().nonnegative(),
+  deployment: z.number().int().nonnegative(),
+  status: JobStatus,
+  ready: z.boolean(),
+  probes: z.array(ProbeState),
+  backend: z.string().optional(),
+  instance: z.string().optional(),
+  hostPort: z.number().int().optional(),
+  containerId: z.string().optional(),
+  runtime: z.enum(['docker', 'process']).optional(),
+  agentPhase: z.string().optional(),
+  statusMessage: z.string().optional(),
+  /** Machine-readable termination reason (dstack's JobTerminationReason spirit), e.g. container_exited_with_error. */
+  reason: z.string().optional(),
+  error: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  submittedAt: z.number(),
+  startedAt: z.number().optional(),
+  readyAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  /** The agent no longer holds its container/process (stopped through the daemon, or swept after it ended). */
+  removed: z.boolean().optional(),
+  /** Set when the daemon decided to stop this replica; the loop drains then stops it on the agent. */
+  stop: z.object({ abort: z.boolean(), reason: z.string(), at: z.number() }).optional(),
+});
+export type ReplicaRecord = z.infer<typeof ReplicaRecord>;
+
+export const RunRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  project: z.string(),
+  user: z.string(),
+  /** The raw configuration as applied (env resolved by the CLI). */
+  configRaw: z.unknown(),
+  /** The normalized configuration (for `dstack run get --json`-style views). */
+  config: z.unknown(),
+  configPath: z.string().optional(),
+  repo: RepoInfo.optional(),
+  settings: RunSettings,
+  /** Replica spec of the current deployment, minus the per-replica fields (id, replicaNum). */
+  specTemplate: ReplicaSpec.omit({ id: true, replicaNum: true }),
+  status: RunStatus,
+  statusMessage: z.string().optional(),
+  error: z.string().optional(),
+  /** Why the run is ending: stopped_by_user, aborted_by_user, job_failed, max_duration_exceeded, all_jobs_done. */
+  terminationReason: z.string().optional(),
+  submittedAt: z.number(),
+  finishedAt: z.number().optional(),
+  deployment: z.number().int().nonnegative(),
+  desiredReplicas: z.number().int().nonnegative(),
+  /** Submission numbers continue across runs of the same name so container names never clash. */
+  submissionBase: z.number().int().nonnegative().default(0),
+  replicas: z.array(ReplicaRecord),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+export const InstanceRecord = z.object({
+  name: z.string(),
+  fleet: z.string().optional(),
+  backend: z.string(),
+  status: InstanceStatus,
+  unreachable: z.boolean().default(false),
+  createdAt: z.number(),
+  error: z.string().optional(),
+});
+export type InstanceRecord = z.infer<typeof InstanceRecord>;
+
+export const FleetRecord = z.object({
+  name: z.string(),
+  project: z.string(),
+  status: z.enum(['submitted', 'active', 'terminating', 'terminated', 'failed']),
+  createdAt: z.number(),
+  configRaw: z.unknown(),
+});
+export type FleetRecord = z.infer<typeof FleetRecord>;
+
+export const State = z.object({
+  version: z.literal(STATE_VERSION),
+  runs: z.array(RunRecord),
+  instances: z.array(InstanceRecord),
+  fleets: z.array(FleetRecord),
+});
+export type State = z.infer<typeof State>;
+
+export function emptyState(): State {
+  return { version: STATE_VERSION, runs: [], instances: [], fleets: [] };
+}

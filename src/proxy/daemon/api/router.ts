@@ -1,0 +1,118 @@
+/**
+ * The control API router: exactly the routes of src/core/api.ts, all behind the admin token except
+ * /api/health. `/metrics` goes to an optional handler (the autoscaling side owns it).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { ApplyRequest, PlanRequest, type Health } from '../../../core/api.js';
+import { UserError } from '../../../core/errors.js';
+import { Resources } from '../../../core/model/resources.js';
+import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../../core/runs/index.js';
+import type { ControlPlane } from '../control.js';
+import type { RunEvents } from '../events.js';
+import { bearer, readJson, sendError, sendJson, tokenMatches } from './http.js';
+import { streamRunEvents } from './run-events.js';
+
+export interface ControlApiOptions {
+  control: ControlPlane;
+  events: RunEvents;
+  adminToken: () => string;
+  health: () => Health;
+  metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  log: (line: string) => void;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void> | void;
+
+export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { control } = o;
+  const routes: [string, RegExp, Handler][] = [
+    ['POST', /^\/api\/runs\/plan$/, async (req, res) => sendJson(res, 200, await control.plan(parse(PlanRequest, await readJson(req))))],
+    ['POST', /^\/api\/runs\/apply$/, async (req, res) => sendJson(res, 200, await control.apply(parse(ApplyRequest, await readJson(req))))],
+    ['GET', /^\/api\/runs$/, (_req, res, _p, url) => sendJson(res, 200, { runs: control.list(flag(url, 'all')) })],
+    ['GET', /^\/api\/runs\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, control.get(name!))],
+    ['POST', /^\/api\/runs\/([^/]+)\/stop$/, async (req, res, [name]) => {
+      const body = (await readJson(req)) as { abort?: unknown };
+      sendJson(res, 200, control.stop(name!, body.abort === true));
+    }],
+    ['GET', /^\/api\/runs\/([^/]+)\/logs$/, async (req, res, [name], url) => {
+      const replica = Number(url.searchParams.get('replica') ?? '0');
+      const since = url.searchParams.get('since');
+      const abort = new AbortController();
+      res.on('close', () => abort.abort());
+      const stream = await control.logs(name!, {
+        replica: Number.isInteger(replica) ? replica : 0,
+        follow: flag(url, 'follow'),
+        ...(since !== null && since !== '' ? { since: Number(since) } : {}),
+        signal: abort.signal,
+      });
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      await pipeline(stream, res).catch(() => undefined);
+    }],
+    ['GET', /^\/api\/runs\/([^/]+)\/events$/, (req, res, [name]) => streamRunEvents(req, res, control, o.events, name!)],
+    ['GET', /^\/api\/offers$/, async (_req, res, _p, url) => sendJson(res, 200, { offers: await control.offers(offerQuery(url)) })],
+    ['GET', /^\/api\/fleets$/, (_req, res) => sendJson(res, 200, { fleets: [] })],
+  ];
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    void (async () => {
+      if (path === '/metrics') {
+        if (o.metrics) return o.metrics(req, res);
+        throw new UserError('NOT_FOUND', 'no metrics handler', { status: 404 });
+      }
+      if (req.method === 'GET' && path === '/api/health') return sendJson(res, 200, o.health());
+      if (!tokenMatches(bearer(req), o.adminToken())) {
+        throw new UserError('UNAUTHORIZED', 'missing or wrong admin token', {
+          status: 401,
+          hint: 'The CLI reads the token from DSTACK_HOME/config.yml.',
+        });
+      }
+      let pathMatched = false;
+      for (const [method, pattern, handler] of routes) {
+        const m = pattern.exec(path);
+        if (!m) continue;
+        pathMatched = true;
+        if (method !== req.method) continue;
+        return await handler(req, res, m.slice(1).map(decodeURIComponent), url);
+      }
+      if (/^\/api\/fleets/.test(path)) throw new UserError('NOT_SUPPORTED_YET', 'fleets are not supported yet', { status: 501 });
+      throw new UserError(pathMatched ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', `${req.method} ${path} is not a control API route`, {
+        status: pathMatched ? 405 : 404,
+      });
+    })().catch((e) => sendError(res, e, o.log));
+  };
+}
+
+/** `?gpu=A100:2&cpu=4..&memory=16GB..&disk=100GB..` in the resources grammar; unspecified = unconstrained. */
+function offerQuery(url: URL): Requirements {
+  const given = Object.fromEntries(['cpu', 'memory', 'gpu', 'disk'].flatMap((k) => {
+    const v = url.searchParams.get(k);
+    return v === null || v === '' ? [] : [[k, v]];
+  }));
+  const parsed = Resources.safeParse(given);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new UserError('INVALID_REQUEST', `invalid resources: ${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'}`);
+  }
+  const all = requirementsOf(parsed.data);
+  return {
+    cpu: 'cpu' in given ? all.cpu : ANY_REQUIREMENTS.cpu,
+    memoryBytes: 'memory' in given ? all.memoryBytes : ANY_REQUIREMENTS.memoryBytes,
+    diskBytes: 'disk' in given ? all.diskBytes : ANY_REQUIREMENTS.diskBytes,
+    gpu: 'gpu' in given ? all.gpu : ANY_REQUIREMENTS.gpu,
+  };
+}
+
+function flag(url: URL, name: string): boolean {
+  const v = url.searchParams.get(name);
+  return v !== null && v !== '0' && v !== 'false';
+}
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const first = r.error.issues[0];
+  throw new UserError('INVALID_REQUEST', `invalid request body: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`);
+}

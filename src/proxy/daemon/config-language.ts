@@ -1,0 +1,16 @@
+/**
+ * The config language as the daemon uses it: `parseConfigObject` (the same schema the CLI validated with, so
+ * both sides agree, SkyServe YAML included) and the pretty printers of the plan.
+ */
+import { formatDuration, formatResources, parseConfigObject } from '../../core/config/load.js';
+import type { PrepareOptions, ParsedConfig } from './prepare.js';
+
+type Language = Pick<PrepareOptions, 'parseConfig' | 'formatResources' | 'formatDuration'>;
+
+export function configLanguage(): Language {
+  return {
+    parseConfig: (raw) => ({ config: parseConfigObject(raw, '<applied configuration>') as unknown as ParsedConfig['config'] }),
+    formatResources: (config) => formatResources(config.resources),
+    formatDuration: (s) => formatDuration(s),
+  };
+}

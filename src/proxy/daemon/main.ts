@@ -1,0 +1,181 @@
+/**
+ * `dstack server`: the daemon (DESIGN.md §2). One per DSTACK_HOME (lock held for its whole life), state reloaded
+ * on start, agents reconnected and their replicas adopted before the first request is served, and on
+ * SIGTERM/SIGINT a graceful close that leaves every replica running.
+ */
+import { mkdir } from 'node:fs/promises';
+import { DEFAULT_SERVER_PORT } from '../../core/api.js';
+import { backoffBaseFromEnv } from '../../core/reconcile/index.js';
+import { loadOrCreateHomeConfig, type HomeConfig } from '../../core/home/config-file.js';
+import { resolveHome } from '../../core/home/paths.js';
+import { createStateStore, loadState } from '../../core/state/store.js';
+import { LocalBackend } from '../../backends/local/index.js';
+import { DSTACK_VERSION } from '../../backends/version.js';
+import { makeAuthenticate } from '../http/auth.js';
+import { createProxyServer } from '../http/server.js';
+import { makeForwarder } from '../http/forward.js';
+import { createModelsHandler } from '../models/handler.js';
+import { fetchTokenizerConfig } from '../models/hf.js';
+import { MemoryRouteTable } from '../routing/route-table.js';
+import { ServiceStats } from '../stats/service-stats.js';
+import { createControlApi } from './api/router.js';
+import { configLanguage } from './config-language.js';
+import { ControlPlane } from './control.js';
+import { acquireDaemonLock } from './lock.js';
+import { removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
+import { RunEvents } from './events.js';
+import { createDaemonLogger, type Log } from './log.js';
+import { StateModelRegistry } from './model-registry.js';
+import { Prober } from './prober.js';
+import { Reconciler } from './reconciler.js';
+
+export interface DaemonOptions {
+  /** DSTACK_HOME; default from the environment (~/.dstack). */
+  home?: string;
+  host?: string;
+  port?: number;
+  /** Extra log sink (stderr for `dstack server`); the log file is always written. */
+  log?: Log;
+  clock?: () => number;
+  env?: NodeJS.ProcessEnv;
+  /** Reconcile tick (default 1 s). */
+  tickMs?: number;
+  /** Exit the process when the lock is compromised (default true; tests pass false). */
+  exitOnCompromise?: boolean;
+}
+
+export interface Daemon {
+  port: number;
+  host: string;
+  url: string;
+  /** In-process hooks for the autoscaler: desired counts (`control.setDesiredReplicas`) and request stats. */
+  control: ControlPlane;
+  stats: ServiceStats;
+  close(): Promise<void>;
+}
+
+export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? Date.now;
+  const paths = resolveHome(options.home ? { ...env, DSTACK_HOME: options.home } : env);
+  await mkdir(paths.serverDir, { recursive: true, mode: 0o700 });
+  let home: HomeConfig = await loadOrCreateHomeConfig(paths.configFile);
+  // Flag, then env, then config.yml's `server`, then the default.
+  const host = options.host ?? (env.DSTACK_SERVER_HOST || home.server.host || '127.0.0.1');
+  const envPort = env.DSTACK_SERVER_PORT ? Number(env.DSTACK_SERVER_PORT) : undefined;
+  const port = options.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : home.server.port ?? DEFAULT_SERVER_PORT);
+
+  const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens)];
+  const logger = createDaemonLogger(paths.logsDir, secrets, options.log, clock);
+  const log = logger.log;
+  const cleanups: (() => Promise<void> | void)[] = [() => logger.close()];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((e) => log(`close: ${(e as Error).message}`));
+  };
+
+  try {
+    const release = await acquireDaemonLock(paths, (e) => {
+      log(`daemon lock compromised (${e.message}); exiting`);
+      if (options.exitOnCompromise !== false) process.exit(1);
+    });
+    cleanups.push(() => release().catch(() => undefined));
+
+    const state = await loadState(paths.stateFile, clock);
+    const store = createStateStore(paths.stateFile, state, (e) => log(`state write failed: ${(e as Error).message}`));
+    cleanups.push(() => store.flush());
+    home = await loadOrCreateHomeConfig(paths.configFile);
+
+    const events = new RunEvents();
+    const routes = new MemoryRouteTable();
+    cleanups.push(() => routes.close());
+    const backend = new LocalBackend({ dir: paths.localAgentDir, version: DSTACK_VERSION, env, log });
+    const startedAt = clock();
+    const reconciler = new Reconciler({
+      store,
+      backend,
+      routes,
+      events,
+      log,
+      clock,
+      tickMs: options.tickMs ?? 1_000,
+      backoffBaseMs: backoffBaseFromEnv(env),
+      crashLoopLimit: 3,
+      readTimeoutMs: Number(env.DSTACK_SERVICE_CLIENT_TIMEOUT ?? 60) * 1000,
+      afterTick: () => prober.tick(),
+    });
+    const prober = new Prober({
+      runs: () => store.state.runs,
+      connection: (i) => reconciler.connection(i),
+      update: (id, fn) => void reconciler.updateReplica(id, fn),
+      clock,
+    });
+    cleanups.push(() => prober.close());
+
+    const stats = new ServiceStats({ clock });
+    const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const view = { baseUrl: '', rps: (project: string, run: string) => stats.snapshot(project, run, clock()).rps60 };
+    const language = configLanguage();
+    const control = new ControlPlane({
+      store,
+      backend,
+      reconciler,
+      events,
+      view,
+      project: home.default_project,
+      user: home.user,
+      clock,
+      env,
+      ...language,
+      resolveTokenizer: (model, hfToken) => fetchTokenizerConfig(model, { hfToken }),
+    });
+    const authenticate = makeAuthenticate(
+      () => new Map(home.projects.map((p) => [p.name, [home.token, ...p.tokens]])),
+    );
+    const server = createProxyServer({
+      routes,
+      authenticate,
+      stats,
+      clock,
+      log: (line: string) => log(line),
+      controlApi: createControlApi({
+        control,
+        events,
+        adminToken: () => home.token,
+        health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - startedAt) / 1000, home: paths.home }),
+        log,
+      }),
+      // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
+      onColdStart: (project, run) => {
+        const r = store.state.runs.find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
+        if (r) control.setDesiredReplicas(project, run, 1);
+      },
+      modelsApi: createModelsHandler({ registry: new StateModelRegistry(() => store.state.runs), forward: makeForwarder(routes), authenticate }),
+    });
+
+    // Adopt before serving: the first proxied request after a restart already finds its replicas.
+    const stopReconciler = await reconciler.start();
+    cleanups.push(stopReconciler);
+    const bound = await server.listen(port, host);
+    cleanups.push(() => server.close());
+    view.baseUrl = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${bound.port}`;
+    await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, startedAt, version: DSTACK_VERSION });
+    cleanups.push(() => removeDaemonInfo(paths.daemonFile, process.pid));
+    log(`dstack server ${DSTACK_VERSION} listening on ${view.baseUrl} (home ${paths.home})`);
+
+    let closing: Promise<void> | undefined;
+    return {
+      port: bound.port,
+      host,
+      url: view.baseUrl,
+      control,
+      stats,
+      close: () => (closing ??= (async () => {
+        log('dstack server stopping (replicas keep running)');
+        await closeAll();
+      })()),
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One applied configuration, checked and turned into everything a run record holds: parsed config, settings,
+ * replica spec template, requirements, "not supported yet" report. Plan and apply both go through here, so
+ * what the plan shows is what apply does.
+ */
+import { UserError } from '../../core/errors.js';
+import {
+  buildSettings,
+  buildSpecTemplate,
+  checkSupport,
+  diffConfigs,
+  randomRunName,
+  requirementsOf,
+  RUN_NAME,
+  type ChangeSet,
+  type Requirements,
+  type ServiceInput,
+  type SpecTemplate,
+} from '../../core/runs/index.js';
+import type { RunRecord, RunSettings } from '../../core/state/schema.js';
+
+export interface ParsedConfig {
+  /** The normalized config (ServiceConfig). */
+  config: ServiceInput & Record<string, unknown>;
+}
+
+export interface PrepareOptions {
+  /** The config language's parser (`parseConfigObject`): raw object → normalized, throws ConfigError. */
+  parseConfig: (raw: unknown) => ParsedConfig;
+  /** Pretty resources (`cpu=2.. mem=8GB.. disk=100GB.. gpu=0..`) and durations, from the config language. */
+  formatResources: (config: ServiceInput) => string;
+  formatDuration: (seconds: number) => string;
+  /** Resolves a `format: tgi` model's chat template and EOS token when the YAML lacks them. */
+  resolveTokenizer?: (model: string, hfToken: string | undefined) => Promise<{ chatTemplate: string; eosToken: string; bosToken?: string }>;
+  project: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PreparedRun {
+  name: string;
+  raw: unknown;
+  parsed: ParsedConfig;
+  settings: RunSettings;
+  specTemplate: SpecTemplate;
+  requirements: Requirements;
+  warnings: string[];
+  diff(current: RunRecord): ChangeSet;
+}
+
+export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number): Promise<PreparedRun> {
+  const parsed = o.parseConfig(raw);
+  const config = parsed.config;
+  if (config.type !== 'service') {
+    throw new UserError('NOT_A_SERVICE', `Only \`type: service\` configurations can be applied as runs (got \`${String(config.type)}\`)`);
+  }
+  const support = checkSupport(raw, config);
+  if (support.errors.length > 0) {
+    throw new UserError('NOT_SUPPORTED_YET', support.errors.join('; '), { hint: 'Remove these fields or change them as the messages say.' });
+  }
+  const name = config.name ?? randomRunName(random);
+  if (!RUN_NAME.test(name)) throw new UserError('INVALID_RUN_NAME', `invalid run name \`${name}\``);
+  const settings = buildSettings(config);
+  const specTemplate = buildSpecTemplate(config, { project: o.project, runName: name, env: o.env });
+  const model = config.model;
+  if (model?.format === 'tgi' && (model.chat_template === undefined || model.eos_token === undefined) && settings.model) {
+    if (!o.resolveTokenizer) throw new UserError('TGI_TEMPLATE_UNAVAILABLE', 'set `chat_template` and `eos_token` under `model:`');
+    const hfToken = specTemplate.env.HF_TOKEN ?? specTemplate.env.HUGGING_FACE_HUB_TOKEN;
+    const t = await o.resolveTokenizer(model.name, hfToken);
+    settings.model = {
+      ...settings.model,
+      chatTemplate: model.chat_template ?? t.chatTemplate,
+      eosToken: model.eos_token ?? t.eosToken,
+      ...(t.bosToken !== undefined ? { bosToken: t.bosToken } : {}),
+    };
+  }
+  return {
+    name,
+    raw,
+    parsed,
+    settings,
+    specTemplate,
+    requirements: requirementsOf(config.resources),
+    warnings: support.warnings,
+    diff: (current) => {
+      const change = diffConfigs(current.config as Record<string, unknown>, config);
+      // The same YAML can still mean a different container (e.g. DSTACK_BASE_IMAGE changed on the daemon).
+      if (change.action === 'none' && JSON.stringify(current.specTemplate) !== JSON.stringify(specTemplate)) {
+        return { action: 'update', changes: ['replica spec (rolling deployment)'], redeploy: true };
+      }
+      return change;
+    },
+  };
+}
+
+export function planSummary(parsed: ParsedConfig, o: Pick<PrepareOptions, 'formatResources' | 'formatDuration'>) {
+  const c = parsed.config as ServiceInput & { max_price?: number; idle_duration?: number | 'off' };
+  const duration = (d: number | 'off' | undefined) => (d === undefined || d === 'off' ? 'off' : o.formatDuration(d));
+  return {
+    resources: o.formatResources(c),
+    spotPolicy: c.spot_policy,
+    maxPrice: c.max_price !== undefined ? `$${c.max_price}` : 'off',
+    retryPolicy: c.retry ? `${o.formatDuration(c.retry.duration)}[${c.retry.on_events.join(', ')}]` : 'off',
+    creationPolicy: c.creation_policy,
+    idleDuration: duration(c.idle_duration),
+    maxDuration: duration(c.max_duration),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * State → route table: a service's route lists only replicas that run, passed their probes and are not being
+ * stopped (DESIGN.md §4). Routes are rewritten only when their content changed, so the data plane's per-replica
+ * pools are not churned every tick.
+ */
+import type { RouteTable, ServiceRoute } from '../contracts.js';
+import type { RunRecord } from '../../core/state/schema.js';
+import type { AgentConnection } from '../../backends/backend.js';
+
+export interface RouteSyncOptions {
+  readTimeoutMs: number;
+  /** The connection of a replica's instance, when one is open (origins come from it). */
+  connection: (instance: string) => AgentConnection | undefined;
+}
+
+export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
+  const replicas = run.replicas
+    .filter((r) => r.status === 'running' && r.ready && !r.stop && r.hostPort !== undefined)
+    .flatMap((r) => {
+      const conn = options.connection(r.instance ?? 'local');
+      if (!conn || r.hostPort === undefined) return [];
+      const { origin, dispatcher } = conn.replicaOrigin(r.hostPort);
+      return [{ id: r.id, origin, ...(dispatcher ? { dispatcher } : {}) }];
+    });
+  return {
+    project: run.project,
+    run: run.name,
+    auth: run.settings.auth,
+    stripPrefix: run.settings.stripPrefix,
+    replicas,
+    rateLimits: run.settings.rateLimits,
+    canScaleFromZero: run.settings.autoscaling && run.settings.replicas.min === 0,
+    readTimeoutMs: options.readTimeoutMs,
+  };
+}
+
+const fingerprint = (route: ServiceRoute): string =>
+  JSON.stringify({ ...route, replicas: route.replicas.map((r) => [r.id, r.origin]) });
+
+/** Makes `routes` reflect `runs`: active runs get a route, others lose theirs. */
+export function syncRoutes(routes: RouteTable, runs: readonly RunRecord[], options: RouteSyncOptions): void {
+  const wanted = new Map<string, ServiceRoute>();
+  for (const run of runs) {
+    if (run.status === 'terminated' || run.status === 'failed' || run.status === 'done') continue;
+    wanted.set(`${run.project}/${run.name}`, routeFor(run, options));
+  }
+  for (const existing of routes.list()) {
+    const key = `${existing.project}/${existing.run}`;
+    const next = wanted.get(key);
+    if (!next) routes.delete(existing.project, existing.run);
+    else if (fingerprint(next) === fingerprint(existing)) wanted.delete(key);
+  }
+  for (const route of wanted.values()) routes.set(route);
+}

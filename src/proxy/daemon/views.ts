@@ -1,0 +1,95 @@
+/**
+ * State records → the control API's views (src/core/api.ts). Secrets in the stored config are masked here, the
+ * one place a config leaves the daemon.
+ */
+import type { ReplicaView, RunView } from '../../core/api.js';
+import { isActive } from '../../core/reconcile/index.js';
+import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+
+export interface ViewContext {
+  /** `http://127.0.0.1:3000` */
+  baseUrl: string;
+  rps?: (project: string, run: string) => number | undefined;
+}
+
+export function serviceUrl(base: string, project: string, run: string): string {
+  return `${base}/proxy/services/${project}/${run}/`;
+}
+
+export function modelsUrl(base: string, project: string): string {
+  return `${base}/proxy/models/${project}/v1/`;
+}
+
+export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
+  const view: RunView = {
+    name: run.name,
+    project: run.project,
+    user: run.user,
+    type: 'service',
+    status: run.status,
+    submittedAt: run.submittedAt,
+    deployment: run.deployment,
+    desiredReplicas: run.desiredReplicas,
+    replicas: visibleReplicas(run).map((r) => toReplicaView(r, run)),
+    url: serviceUrl(ctx.baseUrl, run.project, run.name),
+    auth: run.settings.auth,
+    config: maskSecrets(run.configRaw),
+  };
+  if (run.statusMessage !== undefined) view.statusMessage = run.statusMessage;
+  if (run.error !== undefined) view.error = run.error;
+  if (run.finishedAt !== undefined) view.finishedAt = run.finishedAt;
+  const model = run.settings.model;
+  if (model) view.model = { name: model.name, url: modelsUrl(ctx.baseUrl, run.project), format: model.format };
+  const rps = ctx.rps?.(run.project, run.name);
+  if (rps !== undefined) view.rps = rps;
+  return view;
+}
+
+/** Active replicas, plus the latest finished submission of each replica number with none active. */
+function visibleReplicas(run: RunRecord): ReplicaRecord[] {
+  const active = run.replicas.filter(isActive);
+  const covered = new Set(active.map((r) => r.num));
+  const latest = new Map<number, ReplicaRecord>();
+  for (const r of run.replicas) {
+    if (isActive(r) || covered.has(r.num)) continue;
+    const seen = latest.get(r.num);
+    if (!seen || seen.submission < r.submission) latest.set(r.num, r);
+  }
+  return [...active, ...latest.values()].sort((a, b) => a.num - b.num || a.submission - b.submission);
+}
+
+function toReplicaView(r: ReplicaRecord, run: RunRecord): ReplicaView {
+  const view: ReplicaView = {
+    num: r.num,
+    submission: r.submission,
+    deployment: r.deployment,
+    status: r.status,
+    ready: r.ready,
+    probes: r.probes.map((p, i) => ({ successStreak: p.successStreak, readyAfter: run.settings.probes[i]?.readyAfter ?? 1, ...(p.lastOk !== undefined ? { lastOk: p.lastOk } : {}) })),
+    submittedAt: r.submittedAt,
+  };
+  if (r.backend !== undefined) view.backend = r.backend;
+  if (r.instance !== undefined) view.instance = r.instance;
+  if (r.statusMessage !== undefined) view.statusMessage = r.statusMessage;
+  if (r.error !== undefined) view.error = r.error;
+  if (r.exitCode !== undefined) view.exitCode = r.exitCode;
+  if (r.finishedAt !== undefined) view.finishedAt = r.finishedAt;
+  return view;
+}
+
+const SECRET_KEY = /(token|secret|password|passwd|api_?key|credential)/i;
+
+/** Masks registry passwords and env values whose names say they are secret. */
+export function maskSecrets(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  const auth = copy.registry_auth as Record<string, unknown> | undefined;
+  if (auth && typeof auth === 'object' && 'password' in auth) auth.password = '***';
+  const env = copy.env;
+  if (Array.isArray(env)) {
+    copy.env = env.map((e) => (typeof e === 'string' && e.includes('=') && SECRET_KEY.test(e.split('=')[0] ?? '') ? `${e.split('=')[0]}=***` : e));
+  } else if (env && typeof env === 'object') {
+    for (const k of Object.keys(env)) if (SECRET_KEY.test(k)) (env as Record<string, unknown>)[k] = '***';
+  }
+  return copy;
+}

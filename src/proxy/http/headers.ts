@@ -1,0 +1,110 @@
+/**
+ * Header rewriting for the service proxy, as small pure functions over flat `[name, value, …]` arrays (the form
+ * both node:http `rawHeaders` and undici's raw handler use, so no object is built per request: proxy-bench.md).
+ * Hop-by-hop fields are dropped per RFC 9110 §7.6.1: `Connection`, every field it names, and the fields a proxy
+ * must not forward (Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Request-only: set by us (X-Forwarded-*), or refused by undici (`Expect`; node:http already answered 100-continue). */
+const REQUEST_DROPPED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix', 'expect']);
+
+export interface Forwarded {
+  clientIp: string;
+  proto: 'http' | 'https';
+  /** The client's Host, as X-Forwarded-Host. */
+  host: string | undefined;
+  /** `/proxy/services/<p>/<run>` when the prefix is stripped, so apps can build their own URLs. */
+  prefix: string | undefined;
+}
+
+/** The field names a `Connection` header lists (they are hop-by-hop for this message only). */
+function connectionTokens(value: string): Set<string> | undefined {
+  // The common values name no other field: skip building a Set on every keep-alive response.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return undefined;
+  }
+  return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+function findConnection(raw: readonly string[]): Set<string> | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') return connectionTokens(raw[i + 1] ?? '');
+  }
+  return undefined;
+}
+
+/**
+ * One pass over the client's `rawHeaders`: the fields to forward, plus what the proxy itself needs. Reading
+ * `req.headers` instead would make node:http build a header object per request (a lazy getter), which costs more
+ * than the whole pass.
+ */
+export interface ScannedRequest {
+  headers: string[];
+  authorization: string | undefined;
+  host: string | undefined;
+  /** Content-Length > 0 or Transfer-Encoding present (RFC 9112 §6.3): the request has a body to stream. */
+  hasBody: boolean;
+  /** Earlier proxies' X-Forwarded-For, to which the client's address is appended. */
+  forwardedFor: string | undefined;
+}
+
+export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
+  const listed = findConnection(raw);
+  const scan: ScannedRequest = { headers: [], authorization: undefined, host: undefined, hasBody: false, forwardedFor: undefined };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'transfer-encoding') scan.hasBody = true;
+    if (HOP_BY_HOP.has(lower) || REQUEST_DROPPED.has(lower) || listed?.has(lower)) continue;
+    if (lower === 'x-forwarded-for') {
+      scan.forwardedFor = scan.forwardedFor === undefined ? value : `${scan.forwardedFor}, ${value}`;
+      continue;
+    }
+    if (lower === 'authorization') scan.authorization = value;
+    else if (lower === 'host') scan.host = value;
+    else if (lower === 'content-length' && value !== '0') scan.hasBody = true;
+    scan.headers.push(name, value);
+  }
+  return scan;
+}
+
+/** Appends X-Forwarded-For/Proto/Host/Prefix to the scanned headers and returns the array to send upstream. */
+export function addForwarded(scan: ScannedRequest, forwarded: Forwarded): string[] {
+  const out = scan.headers;
+  out.push('x-forwarded-for', scan.forwardedFor === undefined ? forwarded.clientIp : `${scan.forwardedFor}, ${forwarded.clientIp}`);
+  out.push('x-forwarded-proto', forwarded.proto);
+  if (forwarded.host !== undefined) out.push('x-forwarded-host', forwarded.host);
+  if (forwarded.prefix !== undefined) out.push('x-forwarded-prefix', forwarded.prefix);
+  return out;
+}
+
+/** Client response headers from undici's raw `Buffer[]` (latin1, as HTTP/1.1 field values are octets). */
+export function responseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') listed = connectionTokens(raw[i + 1]!.toString('latin1'));
+    if (HOP_BY_HOP.has(lower)) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (!listed) return out;
+  return out.filter((_, i) => i % 2 === 0 ? !listed.has(out[i]!.toLowerCase()) : !listed.has(out[i - 1]!.toLowerCase()));
+}
+
+/** The client's address without the IPv4-mapped IPv6 prefix node:http reports on dual-stack sockets. */
+export function clientIpOf(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return '';
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+export function hasContentLength(flat: readonly string[]): boolean {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i]!.length === 14 && flat[i]!.toLowerCase() === 'content-length') return true;
+  }
+  return false;
+}

@@ -1,0 +1,117 @@
+/**
+ * The daemon's HTTP server: one listener for the control API (`/api/*`, `/metrics`), the model endpoint
+ * (`/proxy/models/*`) and the service proxy (`/proxy/services/*`, WebSockets included). Everything else is a JSON
+ * 404 as dstack answers under `/proxy`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Authenticate, RouteTable } from '../contracts.js';
+import { RateLimiter } from '../routing/rate-limiter.js';
+import { upstreamsOf } from '../routing/route-table.js';
+import type { Random } from '../routing/select.js';
+import { Upstreams, type UpstreamsOptions } from '../routing/upstreams.js';
+import type { StatsSink } from '../stats/stats-sink.js';
+import { SERVICES_PREFIX, parseServicePath } from './admission.js';
+import type { ProxyContext, ProxyLog } from './context.js';
+import { notFound, sendRejection } from './errors.js';
+import { handleServiceRequest } from './service-proxy.js';
+import { handleUpgrade } from './websocket.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ProxyServerOptions {
+  routes: RouteTable;
+  authenticate: Authenticate;
+  /** `/api/*` and `/metrics` (the control-plane engineer's router). */
+  controlApi?: RequestHandler;
+  /** `/proxy/models/*` (the models endpoint). */
+  modelsApi?: RequestHandler;
+  stats?: StatsSink;
+  /** ms since the epoch; injected for rate limits and stats. */
+  clock?: () => number;
+  /** [0, 1); breaks ties between equally loaded replicas. */
+  random?: Random;
+  log?: ProxyLog;
+  /** Called on the first request held while a service has no replica and may scale from zero. */
+  onColdStart?: (project: string, run: string) => void;
+  /** Default 256 held requests per service. */
+  maxHeldPerService?: number;
+  /** Default 600 000 ms (model loading). */
+  holdTimeoutMs?: number;
+  /** Pool sizing when `routes` is not a MemoryRouteTable (which brings its own). */
+  upstreams?: UpstreamsOptions;
+}
+
+export interface ProxyServer {
+  listen(port: number, host?: string): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+
+export function createProxyServer(options: ProxyServerOptions): ProxyServer {
+  let owned: Upstreams | undefined;
+  const ctx: ProxyContext = {
+    routes: options.routes,
+    upstreams: upstreamsOf(options.routes, () => (owned = new Upstreams(options.upstreams))),
+    authenticate: options.authenticate,
+    limiter: new RateLimiter(),
+    stats: options.stats,
+    clock: options.clock ?? Date.now,
+    random: options.random ?? Math.random,
+    log: options.log ?? (() => undefined),
+    hold: {
+      maxHeldPerService: options.maxHeldPerService ?? 256,
+      holdTimeoutMs: options.holdTimeoutMs ?? 600_000,
+      onColdStart: options.onColdStart,
+    },
+    held: new Map(),
+  };
+  const { controlApi, modelsApi } = options;
+
+  const server = createServer(
+    // requestTimeout off: a request held for a cold start keeps its body unread for up to holdTimeoutMs.
+    { requestTimeout: 0, noDelay: true, keepAliveTimeout: 65_000 },
+    (req, res) => {
+      const url = req.url ?? '/';
+      if (url.startsWith(SERVICES_PREFIX)) {
+        const sp = parseServicePath(url);
+        return sp ? handleServiceRequest(ctx, req, res, sp) : sendRejection(res, notFound());
+      }
+      if (modelsApi && (url.startsWith('/proxy/models/') || url === '/proxy/models')) return modelsApi(req, res);
+      if (controlApi && (url.startsWith('/api/') || url === '/api' || url === '/metrics' || url.startsWith('/metrics?'))) {
+        return controlApi(req, res);
+      }
+      sendRejection(res, notFound());
+    },
+  );
+  // Upgraded sockets leave node:http's bookkeeping (closeAllConnections skips them): track them for close().
+  const tunnels = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    tunnels.add(socket);
+    socket.once('close', () => tunnels.delete(socket));
+    handleUpgrade(ctx, req, socket, head);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    listen: (port, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve({ port: (server.address() as AddressInfo).port });
+        });
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const socket of tunnels) socket.destroy();
+      });
+      await owned?.close();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The runs table of `dstack ps` and of the apply progress (reference/dstack-notes.md §6.2). A run with one
+ * replica is one merged row; otherwise a run row and indented `replica=N` rows. `-v` swaps GPU for RESOURCES +
+ * INSTANCE TYPE and adds PROBES, ERROR, REPLICAS (current/desired), RPS and MODEL.
+ */
+import { JobStatus, RunStatus, type ReplicaView, type RunView } from '../core/api.js';
+import { statusTone, type Painter } from './colors.js';
+import { formatBackend, formatGpus, formatPrice, formatResources } from './offers-table.js';
+import { renderTable, type Cell, type Column, type Row } from './table.js';
+import { formatAgo } from './time.js';
+
+export interface RunsTableOptions {
+  verbose?: boolean;
+  /** ms since epoch; SUBMITTED is relative to it. */
+  now: number;
+  painter?: Painter;
+  width?: number;
+}
+
+const FINISHED = new Set(['terminated', 'aborted', 'failed', 'done']);
+
+/** The replicas worth a row: the newest submission of each replica number, active ones unless the run ended. */
+export function visibleReplicas(run: RunView): ReplicaView[] {
+  const newest = new Map<number, ReplicaView>();
+  for (const r of run.replicas) {
+    const seen = newest.get(r.num);
+    if (!seen || r.submission > seen.submission || (r.submission === seen.submission && r.deployment > seen.deployment)) newest.set(r.num, r);
+  }
+  const all = [...newest.values()].sort((a, b) => a.num - b.num);
+  const runEnded = FINISHED.has(run.status) || run.status === 'terminating';
+  return runEnded ? all : all.filter((r) => !FINISHED.has(r.status));
+}
+
+/** `✓` passed (ready), `×` last check failed, `~` not there yet; one mark per probe. */
+export function formatProbes(r: ReplicaView): string {
+  if (r.probes.length === 0) return '-';
+  return r.probes.map((p) => (p.successStreak >= p.readyAfter ? '✓' : p.lastOk === false ? '×' : '~')).join('');
+}
+
+// A message that is itself a status name (`running` left on a terminated run) would contradict the status: the
+// status wins. Real messages (`no capacity`, `exited (1)`, `pulling 3/5`) are shown instead of the status, as dstack does.
+const STATUS_NAMES = new Set([...RunStatus.options, ...JobStatus.options]);
+const statusText = (status: string, message: string | undefined) => (message && !STATUS_NAMES.has(message as never) ? message : status);
+const statusCell = (text: string): Cell => ({ text, ...(statusTone(text) ? { tone: statusTone(text)! } : {}) });
+const price = (r: ReplicaView | undefined) =>
+  r?.backend === undefined ? '' : r.backend === 'local' || r.backend === 'remote' || r.backend === 'ssh' ? formatPrice(0) : '-';
+
+function columns(verbose: boolean): Column[] {
+  const head = [{ header: 'NAME' }, { header: 'BACKEND' }];
+  const res = verbose ? [{ header: 'RESOURCES', shrink: 3 }, { header: 'INSTANCE TYPE' }] : [{ header: 'GPU' }];
+  const mid = [{ header: 'PRICE', shrink: 0 }, { header: 'STATUS' }, ...(verbose ? [{ header: 'PROBES' }] : []), { header: 'SUBMITTED' }];
+  const tail = verbose ? [{ header: 'ERROR', shrink: 4 }, { header: 'REPLICAS' }, { header: 'RPS', align: 'right' as const }, { header: 'MODEL' }] : [];
+  return [...head, ...res, ...mid, ...tail];
+}
+
+function replicaCells(r: ReplicaView | undefined, verbose: boolean): Array<string | Cell> {
+  const backend = r?.backend ? formatBackend(r.backend, undefined) : '';
+  const res = verbose ? [r?.resources ? formatResources(r.resources) : '', r?.instance ?? ''] : [r ? formatGpus(r.resources) : ''];
+  return [backend, ...res, price(r)];
+}
+
+function runRows(run: RunView, opts: RunsTableOptions): Row[] {
+  const verbose = opts.verbose ?? false;
+  const replicas = visibleReplicas(run);
+  const merged = replicas.length <= 1 && run.desiredReplicas <= 1;
+  const only = merged ? replicas[0] : undefined;
+  const current = run.replicas.filter((r) => r.status === 'running').length;
+  const runStatus = statusCell(statusText(run.status, run.statusMessage));
+  const dim = FINISHED.has(run.status);
+  const runRow: Row = {
+    dim,
+    cells: [
+      run.name,
+      ...replicaCells(only, verbose),
+      runStatus,
+      ...(verbose ? [only ? formatProbes(only) : ''] : []),
+      formatAgo(run.submittedAt, opts.now),
+      ...(verbose ? [run.error ?? only?.error ?? '', `${current}/${run.desiredReplicas}`, run.rps === undefined ? '' : run.rps.toFixed(1), run.model?.name ?? ''] : []),
+    ],
+  };
+  if (merged) return [runRow];
+  return [
+    runRow,
+    ...replicas.map((r) => ({
+      dim,
+      cells: [
+        `  replica=${r.num}`,
+        ...replicaCells(r, verbose),
+        statusCell(statusText(r.status, r.statusMessage)),
+        ...(verbose ? [formatProbes(r)] : []),
+        formatAgo(r.submittedAt, opts.now),
+        ...(verbose ? [r.error ?? '', '', '', ''] : []),
+      ],
+    })),
+  ];
+}
+
+/** Columns and rows, for the plain renderer below and the Ink `<Table>` of the live views. */
+export function runsTableModel(runs: readonly RunView[], opts: RunsTableOptions): { columns: Column[]; rows: Row[] } {
+  return { columns: columns(opts.verbose ?? false), rows: runs.flatMap((run) => runRows(run, opts)) };
+}
+
+export function renderRunsTable(runs: readonly RunView[], opts: RunsTableOptions): string {
+  const { columns: cols, rows } = runsTableModel(runs, opts);
+  return renderTable(cols, rows, { ...(opts.painter ? { painter: opts.painter } : {}), ...(opts.width ? { width: opts.width } : {}) });
+}

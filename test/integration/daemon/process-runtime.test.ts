@@ -1,0 +1,61 @@
+/**
+ * Without a Docker engine (DOCKER_HOST → a socket that does not exist) the local backend runs `commands` as
+ * plain processes: the plan says so, and the service answers through the proxy and stops cleanly.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, buildAgent, isReady, removeDir, startTestDaemon, tempDir, waitFor, type TestDaemon } from './harness.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('local backend without Docker: process runtime', () => {
+  let dir: string;
+  let t: TestDaemon;
+  let port: number;
+  const name = `proc-${process.pid}`;
+
+  beforeAll(async () => {
+    dir = await tempDir('dstack-proc-');
+    port = await freePort();
+    t = await startTestDaemon(await buildAgent(dir), { DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` }, join(dir, 'home'));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await removeDir(dir);
+  });
+
+  const config = () => ({
+    type: 'service',
+    name,
+    commands: [`node ${join(ROOT, 'test/fixtures/servers/http-echo.mjs')}`],
+    env: { PORT: String(port) },
+    port,
+    stop_duration: 2,
+  });
+
+  it('the offer says processes', async () => {
+    const plan = await t.api.plan(config());
+    expect(plan.offers[0]).toMatchObject({ backend: 'local', runtime: 'process' });
+  });
+
+  it('runs the commands as a process that answers through the proxy, and stops it', async () => {
+    await t.api.apply(config());
+    await waitFor('the process replica to be ready', async () => isReady(await t.api.run(name)));
+    const res = await t.api.service('main', name, '/from-process');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).path).toMatch(/^\/from-process/);
+    await t.api.stop(name);
+    await waitFor('the run to terminate', async () => (await t.api.run(name)).status === 'terminated');
+    const after = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
+    expect(after).toBe('refused');
+  });
+});

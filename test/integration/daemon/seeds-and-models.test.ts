@@ -1,0 +1,62 @@
+/**
+ * The seed service (`python3 -m http.server` on dstack's base image, replaced by DSTACK_BASE_IMAGE with the
+ * local python test image) and a `model:` service reached through the models endpoint with the official
+ * `openai` client: the daemon's wiring of registry, prober (default model probe) and proxy.
+ */
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAgent, isReady, removeContainersOf, removeDir, requireDocker, startTestDaemon, tempDir, waitFor, type TestDaemon } from './harness.js';
+
+const tag = process.pid;
+const SEED = `http-server-${tag}`;
+const MODEL_RUN = `llm-${tag}`;
+
+describe('seed service and model endpoint', () => {
+  let dir: string;
+  let t: TestDaemon;
+
+  beforeAll(async () => {
+    await requireDocker(['dstack-test/node:latest', 'dstack-test/python:latest']);
+    dir = await tempDir('dstack-seeds-');
+    t = await startTestDaemon(await buildAgent(dir), { DSTACK_BASE_IMAGE: 'dstack-test/python:latest' }, join(dir, 'home'));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    for (const n of [SEED, MODEL_RUN]) await removeContainersOf(n);
+    await removeDir(dir);
+  });
+
+  it('the seed `python3 -m http.server` service answers through the proxy', async () => {
+    // As in /work/shared/seeds/000*: python "3.10", no image, port 8000.
+    await t.api.apply({ type: 'service', name: SEED, python: '3.10', commands: ['python3 -m http.server'], port: 8000 });
+    await waitFor('the seed service', async () => isReady(await t.api.run(SEED)));
+    const res = await t.api.service('main', SEED, '/');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Directory listing');
+  });
+
+  it('a model service is listed and answers chat completions through /proxy/models with the openai client', async () => {
+    const view = await t.api.apply({
+      type: 'service',
+      name: MODEL_RUN,
+      image: 'dstack-test/node:latest',
+      commands: ['node /srv/openai-server.mjs'],
+      env: { PORT: '8000', MODEL: 'test/llm-1' },
+      port: 8000,
+      model: 'test/llm-1',
+    });
+    expect(view.model).toEqual({ name: 'test/llm-1', format: 'openai', url: `${t.daemon.url}/proxy/models/main/v1/` });
+    const ready = await waitFor('the model replica to pass the default probe', async () => {
+      const v = await t.api.run(MODEL_RUN);
+      return isReady(v) ? v : undefined;
+    });
+    expect(ready.replicas[0]?.probes).toEqual([{ successStreak: expect.any(Number), lastOk: true, readyAfter: 1 }]);
+    const client = new OpenAI({ baseURL: view.model!.url, apiKey: t.token });
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toContain('test/llm-1');
+    const answer = await client.chat.completions.create({ model: 'test/llm-1', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(answer.choices[0]?.message.content).toContain('hello there');
+  });
+});
