@@ -32,10 +32,8 @@ trap finish EXIT
 step "install test dependencies"
 scripts/install-test-deps.sh
 
-if node -e 'process.exit(require("./package.json").scripts?.build ? 0 : 1)'; then
-  step "build"
-  npm run build
-fi
+step "build (bundle + single binaries)"
+npm run build:binary
 
 step "typecheck"
 npx tsc --noEmit || failed_steps+=(typecheck)

@@ -10,6 +10,7 @@ import Logs from './logs.js';
 import Offer from './offer.js';
 import Ps from './ps.js';
 import Run from './run.js';
+import Server from './server.js';
 import Stop from './stop.js';
 import Validate from './validate.js';
 
@@ -20,6 +21,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   offer: Offer,
   ps: Ps,
   run: Run,
+  server: Server,
   stop: Stop,
   validate: Validate,
 };
