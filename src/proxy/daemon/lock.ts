@@ -3,6 +3,7 @@
  * (pid in daemon.json answers) → DAEMON_RUNNING at once; a holder that died without unlocking (kill -9) leaves a
  * lock that goes stale within seconds, so then we wait that long instead of failing.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { UserError } from '../../core/errors.js';
@@ -41,8 +42,19 @@ function running(paths: HomePaths, pid: number | undefined, port: number | undef
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A daemon killed with -9 stays a zombie until its parent reaps it, and kill(pid, 0) still succeeds on a
+  // zombie: without this check a restarted daemon refused to start after `kill -9` (faults e2e test).
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }
