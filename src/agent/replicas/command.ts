@@ -59,15 +59,20 @@ export interface ContainerCommand {
 }
 
 /** What Docker runs, as dstack applies it: `entrypoint` + commands as arguments, else `<shell> -c <joined>`. */
-export function containerCommand(spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 'shell'>): ContainerCommand {
+export function containerCommand(
+  spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 'shell'> & { imageSetup?: readonly string[] },
+): ContainerCommand {
   if (spec.entrypoint !== undefined) return { entrypoint: splitShellWords(spec.entrypoint), cmd: [...spec.commands] };
-  if (spec.commands.length > 0) return { entrypoint: [spec.shell, '-c'], cmd: [joinCommands(spec.commands)] };
+  if (spec.commands.length > 0) {
+    return { entrypoint: [spec.shell, '-c'], cmd: [joinCommands([...(spec.imageSetup ?? []), ...spec.commands])] };
+  }
   return {};
 }
 
 /** The argv of a process replica; a spec with nothing to run is refused (there is no image to fall back on). */
 export function processArgv(spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 'shell'>): string[] {
-  const { entrypoint, cmd } = containerCommand(spec);
+  // No imageSetup here: it prepares an image (e.g. dstack's venv), and a process replica runs on the bare host.
+  const { entrypoint, cmd } = containerCommand({ entrypoint: spec.entrypoint, commands: spec.commands, shell: spec.shell });
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (argv.length === 0) {
     throw new AgentError('NOTHING_TO_RUN', 'the process runtime needs `commands` (or an entrypoint) to run', 400);

@@ -87,6 +87,11 @@ export const ReplicaSpec = z
     /** Pull even if the image exists locally (`:latest` tags are always pulled when a registry answers). */
     pullPolicy: z.enum(['if-not-present', 'always']).default('if-not-present'),
     commands: z.array(z.string()).default([]),
+    /**
+     * Commands the image needs before `commands` (dstack's base image: the uv venv for `python:`). They run only
+     * in a container; the process runtime skips them, since the host is not that image.
+     */
+    imageSetup: z.array(z.string()).default([]),
     /** Docker-style entrypoint string (split like a shell would); commands become its arguments. */
     entrypoint: z.string().optional(),
     /** Shell that runs `commands` joined with ` && ` (`set -e` semantics). Default `/bin/sh`. */

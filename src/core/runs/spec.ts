@@ -42,7 +42,7 @@ export function resolveEnvValues(config: ServiceInput): Record<string, string> {
 export function buildSpecTemplate(config: ServiceInput, ctx: SpecContext): SpecTemplate {
   const { image, isDstackBase } = chooseImage(config, ctx.env);
   const commands = [...config.commands];
-  if (isDstackBase && config.python && commands.length > 0) commands.unshift(...pythonBootstrap(config.python));
+  const imageSetup = isDstackBase && config.python && commands.length > 0 ? pythonBootstrap(config.python) : [];
   if (commands.length === 0 && !config.image && !config.entrypoint) {
     throw new UserError('NO_COMMAND', 'Could not determine what command to run', { hint: 'Set `commands`, or an `image` with its own entrypoint.' });
   }
@@ -53,6 +53,7 @@ export function buildSpecTemplate(config: ServiceInput, ctx: SpecContext): SpecT
     image,
     pullPolicy: 'if-not-present',
     commands: commands.length > 0 ? [joinCommands(commands)] : [],
+    imageSetup,
     shell: resolveShell(config.shell, isDstackBase),
     env: resolveEnvValues(config),
     privileged: config.privileged,

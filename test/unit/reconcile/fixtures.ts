@@ -25,7 +25,7 @@ export function run(over: Partial<RunRecord> = {}): RunRecord {
     configRaw: {},
     config: {},
     settings: settings(),
-    specTemplate: { project: 'main', runName: 'svc', image: 'img', pullPolicy: 'if-not-present', commands: [], shell: '/bin/sh', env: {}, privileged: false, volumes: [], port: 8000, stopTimeoutSeconds: 10, runtime: 'auto' },
+    specTemplate: { project: 'main', runName: 'svc', image: 'img', pullPolicy: 'if-not-present', commands: [], imageSetup: [], shell: '/bin/sh', env: {}, privileged: false, volumes: [], port: 8000, stopTimeoutSeconds: 10, runtime: 'auto' },
     status: 'submitted',
     submittedAt: 0,
     deployment: 0,

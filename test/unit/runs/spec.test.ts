@@ -32,7 +32,8 @@ describe('buildSpecTemplate', () => {
     const spec = buildSpecTemplate(service({ python: '3.10' }), ctx());
     expect(spec.image).toBe('dstackai/base:0.15-base-ubuntu24.04');
     expect(spec.shell).toBe('/bin/bash');
-    expect(spec.commands).toEqual(['uv venv -q --prompt dstack -p 3.10 --seed /dstack/venv && . /dstack/venv/bin/activate && python3 -m http.server']);
+    expect(spec.imageSetup).toEqual(['uv venv -q --prompt dstack -p 3.10 --seed /dstack/venv', '. /dstack/venv/bin/activate']);
+    expect(spec.commands).toEqual(['python3 -m http.server']);
   });
 
   it('DSTACK_BASE_IMAGE replaces the base image (no venv bootstrap, /bin/sh)', () => {
