@@ -7,7 +7,7 @@ import { DockerLogDemuxer, demuxBuffer, lastLines } from '../../../src/agent/doc
 import { PullProgressTracker, isLatestTag, registryOf } from '../../../src/agent/docker/pull.js';
 import { makeTokenCheck } from '../../../src/agent/http/auth.js';
 import { systemdUnit } from '../../../src/agent/install/install.js';
-import { containerCommand, joinCommands, replicaEnv, splitShellWords } from '../../../src/agent/replicas/command.js';
+import { containerCommand, joinCommands, processArgv, replicaEnv, splitShellWords } from '../../../src/agent/replicas/command.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
   ReplicaSpec.parse({ id: 'svc-0-0', runName: 'svc', replicaNum: 0, image: 'img:1', port: 8000, ...over });
@@ -130,5 +130,20 @@ describe('auth and install', () => {
     expect(unit).toContain('ExecStart=/usr/local/bin/dstack-agent start --token-file /root/.dstack-agent/token');
     expect(unit).toContain('Restart=always');
     expect(unit).toContain('KillMode=process');
+  });
+});
+
+describe('imageSetup', () => {
+  const spec = { commands: ['python3 -m http.server'], imageSetup: ['uv venv /dstack/venv', '. /dstack/venv/bin/activate'], shell: '/bin/bash' };
+
+  it('runs before the commands in a container', () => {
+    expect(containerCommand(spec)).toEqual({
+      entrypoint: ['/bin/bash', '-c'],
+      cmd: ['uv venv /dstack/venv && . /dstack/venv/bin/activate && python3 -m http.server'],
+    });
+  });
+
+  it('is skipped by the process runtime, which runs on the bare host', () => {
+    expect(processArgv(spec)).toEqual(['/bin/bash', '-c', 'python3 -m http.server']);
   });
 });
