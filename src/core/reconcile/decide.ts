@@ -11,6 +11,7 @@
  * - scale-down stops the least important replicas first (not ready, then highest number);
  * - `max_duration` and stop requests end the run; replicas never sent to an agent just end.
  */
+import { pickReplicasToStop, type ScaleCandidate } from '../autoscaler/scale-down.js';
 import type { ReplicaRecord, RunRecord } from '../state/schema.js';
 import { backoffDelayMs } from './backoff.js';
 import { initialProbes } from './probes.js';
@@ -102,7 +103,9 @@ function scale(run: RunRecord, ctx: ReconcileContext): void {
   const live = run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment);
   const n = run.desiredReplicas;
   if (live.length > n) {
-    for (const r of byImportance(live).slice(n)) requestStop(r, false, 'scaled_down', ctx.now);
+    // The reconciler's stop effect drains each victim's in-flight requests before its container stops.
+    const candidates = live.map((r) => ({ num: r.num, deployment: r.deployment, status: candidateStatus(r), ready: r.ready, replica: r }));
+    for (const c of pickReplicasToStop(candidates, live.length - n, run.deployment)) requestStop(c.replica, false, 'scaled_down', ctx.now);
     return;
   }
   const used = new Set(live.map((r) => r.num));
@@ -142,6 +145,10 @@ function rollOut(run: RunRecord, ctx: ReconcileContext): void {
 
 function latestOf(run: RunRecord, num: number): ReplicaRecord | undefined {
   return run.replicas.filter((r) => r.num === num).sort((a, b) => b.submission - a.submission)[0];
+}
+
+function candidateStatus(r: ReplicaRecord): ScaleCandidate['status'] {
+  return r.status === 'running' || r.status === 'provisioning' || r.status === 'pulling' ? r.status : 'submitted';
 }
 
 /** Most important first: ready, then running, then further along; lower numbers first. */

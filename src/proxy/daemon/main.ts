@@ -19,12 +19,14 @@ import { fetchTokenizerConfig } from '../models/hf.js';
 import { MemoryRouteTable } from '../routing/route-table.js';
 import { ServiceStats } from '../stats/service-stats.js';
 import { createControlApi } from './api/router.js';
+import { AutoscalerLoop } from './autoscaler-loop.js';
 import { configLanguage } from './config-language.js';
 import { ControlPlane } from './control.js';
 import { acquireDaemonLock } from './lock.js';
 import { removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
 import { RunEvents } from './events.js';
 import { createDaemonLogger, type Log } from './log.js';
+import { createMetricsHandler } from './metrics.js';
 import { StateModelRegistry } from './model-registry.js';
 import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
@@ -40,6 +42,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Reconcile tick (default 1 s). */
   tickMs?: number;
+  /** Autoscaler tick (default DSTACK_AUTOSCALER_TICK_MS or 3 s). */
+  autoscaleTickMs?: number;
   /** Exit the process when the lock is compromised (default true; tests pass false). */
   exitOnCompromise?: boolean;
 }
@@ -113,7 +117,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
 
     const stats = new ServiceStats({ clock });
     const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    const view = { baseUrl: '', rps: (project: string, run: string) => stats.snapshot(project, run, clock()).rps60 };
+    const rpsOver = (project: string, run: string, windowSeconds: number, now: number): number => {
+      const snap = stats.snapshot(project, run, now);
+      return windowSeconds <= 30 ? snap.rps30 : windowSeconds <= 60 ? snap.rps60 : snap.rps300;
+    };
+    // RunView.rps: over the run's scaling window (60 s without `scaling`), as the autoscaler sees it.
+    const view = {
+      baseUrl: '',
+      rps: (project: string, run: string, windowSeconds = 60) => rpsOver(project, run, windowSeconds, clock()),
+    };
     const language = configLanguage();
     const control = new ControlPlane({
       store,
@@ -131,6 +143,11 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const authenticate = makeAuthenticate(
       () => new Map(home.projects.map((p) => [p.name, [home.token, ...p.tokens]])),
     );
+    // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
+    const onColdStart = (project: string, run: string): void => {
+      const r = store.state.runs.find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
+      if (r) control.setDesiredReplicas(project, run, 1);
+    };
     const server = createProxyServer({
       routes,
       authenticate,
@@ -141,20 +158,31 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         control,
         events,
         adminToken: () => home.token,
+        metrics: createMetricsHandler({ runs: () => store.state.runs, stats, clock }),
         health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - startedAt) / 1000, home: paths.home }),
         log,
       }),
-      // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
-      onColdStart: (project, run) => {
-        const r = store.state.runs.find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
-        if (r) control.setDesiredReplicas(project, run, 1);
-      },
-      modelsApi: createModelsHandler({ registry: new StateModelRegistry(() => store.state.runs), forward: makeForwarder(routes), authenticate }),
+      onColdStart,
+      modelsApi: createModelsHandler({
+        registry: new StateModelRegistry(() => store.state.runs),
+        // The model endpoint counts its requests and scales from zero like the service proxy.
+        forward: makeForwarder(routes, { stats, clock, onColdStart }),
+        authenticate,
+      }),
+    });
+    const autoscaler = new AutoscalerLoop({
+      runs: () => store.state.runs,
+      load: { rps: rpsOver, inFlight: (project, run) => stats.inFlight(project, run) },
+      setDesired: (project, run, n) => control.setDesiredReplicas(project, run, n),
+      clock,
+      tickMs: options.autoscaleTickMs ?? (Number(env.DSTACK_AUTOSCALER_TICK_MS) || 3_000),
+      log,
     });
 
     // Adopt before serving: the first proxied request after a restart already finds its replicas.
     const stopReconciler = await reconciler.start();
     cleanups.push(stopReconciler);
+    cleanups.push(autoscaler.start());
     const bound = await server.listen(port, host);
     cleanups.push(() => server.close());
     view.baseUrl = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${bound.port}`;

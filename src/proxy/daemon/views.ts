@@ -5,11 +5,13 @@
 import type { ReplicaView, RunView } from '../../core/api.js';
 import { isActive } from '../../core/reconcile/index.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+import { policyOf } from './autoscaler-loop.js';
 
 export interface ViewContext {
   /** `http://127.0.0.1:3000` */
   baseUrl: string;
-  rps?: (project: string, run: string) => number | undefined;
+  /** Requests per second over `windowSeconds` (the run's scaling window; 60 s without `scaling`). */
+  rps?: (project: string, run: string, windowSeconds?: number) => number | undefined;
 }
 
 export function serviceUrl(base: string, project: string, run: string): string {
@@ -40,7 +42,7 @@ export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
   if (run.finishedAt !== undefined) view.finishedAt = run.finishedAt;
   const model = run.settings.model;
   if (model) view.model = { name: model.name, url: modelsUrl(ctx.baseUrl, run.project), format: model.format };
-  const rps = ctx.rps?.(run.project, run.name);
+  const rps = ctx.rps?.(run.project, run.name, policyOf(run)?.windowSeconds ?? 60);
   if (rps !== undefined) view.rps = rps;
   return view;
 }

@@ -19,6 +19,14 @@ interface Bucket {
 interface Service {
   ring: (Bucket | undefined)[];
   inFlight: number;
+  totals: StatsTotals;
+}
+
+/** Counters since the daemon started (Prometheus counters for `/metrics`). */
+export interface StatsTotals {
+  requests: number;
+  responses: number;
+  latencySumMs: number;
 }
 
 export interface ServiceStatsOptions {
@@ -37,12 +45,15 @@ export class ServiceStats implements StatsSink {
   onRequest(project: string, run: string, now: number): void {
     const service = this.service(project, run);
     service.inFlight++;
+    service.totals.requests++;
     this.bucket(service, Math.floor(now / 1000)).requests++;
   }
 
   onResponse(project: string, run: string, latencyMs: number, _status: number): void {
     const service = this.service(project, run);
     if (service.inFlight > 0) service.inFlight--;
+    service.totals.responses++;
+    service.totals.latencySumMs += latencyMs;
     const bucket = this.bucket(service, Math.floor(this.clock() / 1000));
     bucket.responses++;
     bucket.latency[binOf(latencyMs)]!++;
@@ -79,6 +90,11 @@ export class ServiceStats implements StatsSink {
     };
   }
 
+  totals(project: string, run: string): StatsTotals {
+    const t = this.services.get(`${project}/${run}`)?.totals;
+    return t ? { ...t } : { requests: 0, responses: 0, latencySumMs: 0 };
+  }
+
   /** Forget a service that is gone (its run was deleted). */
   forget(project: string, run: string): void {
     this.services.delete(`${project}/${run}`);
@@ -88,7 +104,7 @@ export class ServiceStats implements StatsSink {
     const key = `${project}/${run}`;
     let service = this.services.get(key);
     if (!service) {
-      service = { ring: [], inFlight: 0 };
+      service = { ring: [], inFlight: 0, totals: { requests: 0, responses: 0, latencySumMs: 0 } };
       this.services.set(key, service);
     }
     return service;

@@ -11,6 +11,7 @@ import { buildAgent, isReady, removeContainersOf, removeDir, requireDocker, star
 const tag = process.pid;
 const SEED = `http-server-${tag}`;
 const MODEL_RUN = `llm-${tag}`;
+const TGI_RUN = `tgi-${tag}`;
 
 describe('seed service and model endpoint', () => {
   let dir: string;
@@ -24,7 +25,7 @@ describe('seed service and model endpoint', () => {
 
   afterAll(async () => {
     await t?.close();
-    for (const n of [SEED, MODEL_RUN]) await removeContainersOf(n);
+    for (const n of [SEED, MODEL_RUN, TGI_RUN]) await removeContainersOf(n);
     await removeDir(dir);
   });
 
@@ -58,5 +59,75 @@ describe('seed service and model endpoint', () => {
     expect(models.data.map((m) => m.id)).toContain('test/llm-1');
     const answer = await client.chat.completions.create({ model: 'test/llm-1', messages: [{ role: 'user', content: 'hello there' }] });
     expect(answer.choices[0]?.message.content).toContain('hello there');
+  });
+
+  it('a TGI model beside it: both routed by name, streaming, stream_options, wrong token refused', async () => {
+    const view = await t.api.apply({
+      type: 'service',
+      name: TGI_RUN,
+      image: 'dstack-test/node:latest',
+      commands: ['node /srv/tgi-server.mjs'],
+      env: { PORT: '8000' },
+      port: 8000,
+      model: {
+        type: 'chat',
+        name: 'test/tgi-1',
+        format: 'tgi',
+        chat_template: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
+        eos_token: '</s>',
+      },
+    });
+    expect(view.model?.format).toBe('tgi');
+    await waitFor('the TGI replica', async () => isReady(await t.api.run(TGI_RUN)));
+    const client = new OpenAI({ baseURL: view.model!.url, apiKey: t.token });
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['test/llm-1', 'test/tgi-1']));
+
+    const tgi = await client.chat.completions.create({ model: 'test/tgi-1', messages: [{ role: 'user', content: 'ping pong' }], max_tokens: 16 });
+    expect(tgi.object).toBe('chat.completion');
+    expect(tgi.choices[0]?.message.role).toBe('assistant');
+    expect(tgi.choices[0]?.message.content?.length).toBeGreaterThan(0);
+    expect(tgi.usage?.completion_tokens).toBeGreaterThan(0);
+
+    const stream = await client.chat.completions.create({
+      model: 'test/tgi-1',
+      messages: [{ role: 'user', content: 'stream me' }],
+      max_tokens: 16,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let chunks = 0;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(text.length).toBeGreaterThan(0);
+    expect(['stop', 'length']).toContain(finish);
+
+    // The OpenAI-format model still answers its own name, streaming, with stream_options passed through.
+    const openaiStream = await client.chat.completions.create({
+      model: 'test/llm-1',
+      messages: [{ role: 'user', content: 'two models' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let echoed = '';
+    let usage = false;
+    for await (const chunk of openaiStream) {
+      echoed += chunk.choices[0]?.delta?.content ?? '';
+      if (chunk.usage) usage = true;
+    }
+    expect(echoed).toContain('two models');
+    expect(usage).toBe(true);
+
+    const wrong = new OpenAI({ baseURL: view.model!.url, apiKey: 'not-a-token', maxRetries: 0 });
+    await expect(wrong.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
   });
 });

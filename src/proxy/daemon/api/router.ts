@@ -1,6 +1,6 @@
 /**
  * The control API router: exactly the routes of src/core/api.ts, all behind the admin token except
- * /api/health. `/metrics` goes to an optional handler (the autoscaling side owns it).
+ * /api/health. `/metrics` (admin token too) goes to an optional handler (src/proxy/daemon/metrics.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -58,16 +58,16 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     void (async () => {
-      if (path === '/metrics') {
-        if (o.metrics) return o.metrics(req, res);
-        throw new UserError('NOT_FOUND', 'no metrics handler', { status: 404 });
-      }
       if (req.method === 'GET' && path === '/api/health') return sendJson(res, 200, o.health());
       if (!tokenMatches(bearer(req), o.adminToken())) {
         throw new UserError('UNAUTHORIZED', 'missing or wrong admin token', {
           status: 401,
           hint: 'The CLI reads the token from DSTACK_HOME/config.yml.',
         });
+      }
+      if (path === '/metrics') {
+        if (o.metrics && req.method === 'GET') return o.metrics(req, res);
+        throw new UserError('NOT_FOUND', 'no metrics handler', { status: 404 });
       }
       let pathMatched = false;
       for (const [method, pattern, handler] of routes) {
