@@ -7,13 +7,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, buildAgent, isReady, removeDir, startTestDaemon, tempDir, waitFor, type TestDaemon } from './harness.js';
 
+/**
+ * A free port below the kernel's ephemeral range (32768+): a port taken with listen(0) and released is soon handed
+ * to another test's listen(0), and then the process replica failed with EADDRINUSE in full-suite runs.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer()
+        .once('error', () => resolve(false))
+        .listen(candidate, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return candidate;
+  }
 }
 
 describe('local backend without Docker: process runtime', () => {
