@@ -1,5 +1,6 @@
 import type { ReplicaSpec } from '../../core/model/agent-api.js';
 import { AgentError } from '../errors.js';
+import { joinCommands } from '../../core/model/commands.js';
 
 /**
  * Splits an entrypoint string the way POSIX `shlex.split` does (dstack applies `shlex.split(entrypoint)`):
@@ -39,17 +40,7 @@ export function splitShellWords(input: string): string[] {
   return words;
 }
 
-/**
- * Joins `commands` with ` && ` so the first failure stops the script (dstack's `set -e` semantics);
- * a command ending in `&` becomes `{ cmd & }` so that backgrounding it does not swallow the `&&`.
- */
-export function joinCommands(commands: readonly string[]): string {
-  return commands
-    .map((c) => c.trim())
-    .filter((c) => c.length > 0)
-    .map((c) => (c.endsWith('&') && !c.endsWith('&&') ? `{ ${c} }` : c))
-    .join(' && ');
-}
+export { joinCommands };
 
 export interface ContainerCommand {
   /** Replaces the image's ENTRYPOINT; undefined keeps the image's own. */

@@ -1,15 +1,4 @@
-/**
- * How dstack turns `commands` into one shell script (jobs/configurators/base.py): joined with ` && ` so the
- * first failure stops the rest, and a command ending in `&` wrapped as `{ cmd & }` so its `&` is not read as
- * half of `&&`.
- */
-export function joinCommands(commands: readonly string[]): string {
-  return commands
-    .map((c) => c.trim())
-    .filter((c) => c.length > 0)
-    .map((c) => (c.endsWith('&') && !c.endsWith('&&') ? `{ ${c} }` : c))
-    .join(' && ');
-}
+export { joinCommands } from '../model/commands.js';
 
 /** `sh` / `bash` shorthands as dstack accepts them; absolute paths as given. */
 export function resolveShell(shell: string | undefined, isDstackBase: boolean): string {
