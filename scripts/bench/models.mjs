@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { markdownSection } from './lib.mjs';
 import { Agent, request } from 'undici';
 
 export const name = 'models';
@@ -208,8 +209,5 @@ export async function run(ctx = {}) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf('--streams');
   const result = await run({ streams: i > 0 ? Number(process.argv[i + 1]) : 20 });
-  console.log(result.title);
-  console.log(result.columns.join(' | '));
-  for (const row of result.rows) console.log(row.join(' | '));
-  for (const note of result.notes) console.log(`- ${note}`);
+  console.log(markdownSection(result));
 }

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { markdownSection } from './lib.mjs';
 import { Agent, request } from 'undici';
 
 export const name = 'proxy';
@@ -252,8 +253,5 @@ export async function run(ctx = {}) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf('--seconds');
   const result = await run({ seconds: i > 0 ? Number(process.argv[i + 1]) : 5 });
-  console.log(result.title);
-  console.log(result.columns.join(' | '));
-  for (const row of result.rows) console.log(row.join(' | '));
-  for (const note of result.notes) console.log(`- ${note}`);
+  console.log(markdownSection(result));
 }

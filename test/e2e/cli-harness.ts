@@ -7,7 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -48,13 +48,20 @@ export async function requireDocker(): Promise<Docker> {
   return d;
 }
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort };
+
+/** A Node echo service (the test image's /srv/http-echo.mjs) as YAML, shared by the e2e files. */
+export const echoServiceYaml = (name: string, replicas = 1) => `type: service
+name: ${name}
+image: dstack-test/node:latest
+env:
+  - PORT=8000
+commands:
+  - node /srv/http-echo.mjs
+port: 8000
+replicas: ${replicas}
+auth: false
+`;
 
 export interface Cli {
   home: string;

@@ -6,24 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containersOf, docker, eventually, newCli, requireDocker, uniqueName, type Cli } from './cli-harness.js';
+import { containersOf, docker, eventually, newCli, requireDocker, uniqueName, type Cli, echoServiceYaml } from './cli-harness.js';
 
 const A = uniqueName('e2e-fa');
 const B = uniqueName('e2e-fb');
 const C = uniqueName('e2e-fc');
 let cli: Cli;
 
-const echo = (name: string, replicas = 1) => `type: service
-name: ${name}
-image: dstack-test/node:latest
-env:
-  - PORT=8000
-commands:
-  - node /srv/http-echo.mjs
-port: 8000
-replicas: ${replicas}
-auth: false
-`;
 
 beforeAll(async () => {
   await requireDocker();
@@ -43,8 +32,8 @@ const answers = async (url: string) => {
 
 describe('faults', () => {
   it('two `apply -y -d` at once both create their run, and the state file stays valid JSON', async () => {
-    await cli.write('a.dstack.yml', echo(A));
-    await cli.write('b.dstack.yml', echo(B));
+    await cli.write('a.dstack.yml', echoServiceYaml(A));
+    await cli.write('b.dstack.yml', echoServiceYaml(B));
     const [ra, rb] = await Promise.all([cli.run(['apply', '-f', 'a.dstack.yml', '-y', '-d']), cli.run(['apply', '-f', 'b.dstack.yml', '-y', '-d'])]);
     expect(ra.exitCode, ra.stderr).toBe(0);
     expect(rb.exitCode, rb.stderr).toBe(0);

@@ -6,7 +6,7 @@
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containersOf, eventually, newCli, requireDocker, uniqueName, type Cli } from './cli-harness.js';
+import { containersOf, eventually, newCli, requireDocker, uniqueName, type Cli, echoServiceYaml } from './cli-harness.js';
 
 const PY = uniqueName('e2e-http');
 const ECHO = uniqueName('e2e-echo');
@@ -21,17 +21,6 @@ commands:
 port: 8000
 `;
 
-const echoService = (name: string) => `type: service
-name: ${name}
-image: dstack-test/node:latest
-env:
-  - PORT=8000
-commands:
-  - node /srv/http-echo.mjs
-port: 8000
-replicas: 2
-auth: false
-`;
 
 beforeAll(async () => {
   await requireDocker();
@@ -111,7 +100,7 @@ describe('a two-replica Node service without auth', () => {
   let url = '';
 
   beforeAll(async () => {
-    const file = await cli.write('echo.dstack.yml', echoService(ECHO));
+    const file = await cli.write('echo.dstack.yml', echoServiceYaml(ECHO, 2));
     const r = await cli.run(['apply', '-f', file, '-y', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const run = JSON.parse(r.stdout) as { url: string; status: string; replicas: unknown[] };

@@ -1,5 +1,5 @@
 // Small network helpers for integration tests. Deadlines here bound a wait; they are never assertions on speed.
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { request } from 'undici';
 
 export interface WaitOptions {
@@ -58,5 +58,22 @@ export async function waitForHttp(url: string, opts: WaitOptions & { status?: nu
     }
     if (Date.now() > deadline) throw new Error(`${url} did not answer ${opts.status ?? 200} in time (last: ${last})`);
     await sleep(opts.intervalMs ?? 100);
+  }
+}
+
+/**
+ * A free port for a process that binds it later (a daemon, a process replica). Chosen below the kernel's ephemeral
+ * range (32768+): a port taken with listen(0) and released is soon handed to another test's listen(0), and the
+ * process that binds it later then fails with EADDRINUSE in full-suite runs.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer()
+        .once('error', () => resolve(false))
+        .listen(candidate, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return candidate;
   }
 }

@@ -2,26 +2,11 @@
  * Without a Docker engine (DOCKER_HOST → a socket that does not exist) the local backend runs `commands` as
  * plain processes: the plan says so, and the service answers through the proxy and stops cleanly.
  */
-import { createServer } from 'node:net';
+import { freePort } from '../../helpers/net.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, buildAgent, isReady, removeDir, startTestDaemon, tempDir, waitFor, type TestDaemon } from './harness.js';
 
-/**
- * A free port below the kernel's ephemeral range (32768+): a port taken with listen(0) and released is soon handed
- * to another test's listen(0), and then the process replica failed with EADDRINUSE in full-suite runs.
- */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer()
-        .once('error', () => resolve(false))
-        .listen(candidate, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return candidate;
-  }
-}
 
 describe('local backend without Docker: process runtime', () => {
   let dir: string;
