@@ -176,7 +176,7 @@ X11Forwarding no
 PrintMotd no
 MaxSessions 100
 MaxStartups 100:30:200
-SetEnv DOCKER_HOST=unix://$dir/docker.sock DSTACK_TEST_HOST=$(ns_of "$i")
+SetEnv HOME=$dir/home DOCKER_HOST=unix://$dir/docker.sock DSTACK_TEST_HOST=$(ns_of "$i")
 Subsystem sftp internal-sftp
 CONF
 }
@@ -187,6 +187,7 @@ start_sshd() {
   alive "$dir/sshd.pid" && return 0
   [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$(ns_of "$i")" -f "$dir/ssh_host_ed25519_key"
   cp "$KEY.pub" "$dir/authorized_keys"
+  mkdir -p "$dir/home" # each host its own $HOME (SetEnv below): the hosts share one filesystem
   write_sshd_config "$i"
   mkdir -p /run/sshd # privilege separation directory
   nsenter --net="/var/run/netns/$(ns_of "$i")" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" 9>&-

@@ -15,7 +15,7 @@ import {
 } from '../../core/reconcile/index.js';
 import type { RunRecord, ReplicaRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
-import type { ReplicaState } from '../../core/model/agent-api.js';
+import type { ReplicaSpecInput, ReplicaState } from '../../core/model/agent-api.js';
 import type { RouteTable } from '../contracts.js';
 import { AgentWatch } from './agent-watch.js';
 import type { RunEvents } from './events.js';
@@ -190,11 +190,13 @@ export class Reconciler {
   private async startReplica(id: string): Promise<void> {
     const found = this.findReplica(id);
     if (!found || found.replica.status !== 'submitted') return;
-    const instance = found.replica.instance ?? 'local';
-    this.updateReplica(id, (r) => ({ ...r, status: 'provisioning' }));
+    const instance = await this.place(found.run, found.replica);
+    if (instance === undefined) return;
+    this.updateReplica(id, (r) => ({ ...r, status: 'provisioning', instance }));
     try {
       const conn = await this.connect(instance);
-      const spec = { ...found.run.specTemplate, id, replicaNum: found.replica.num };
+      const spec = this.specFor(found.run, found.replica);
+      await this.prepareInstance(conn, found.run, spec);
       this.o.log(`starting replica ${id} on ${instance}`);
       const state = await conn.client.createReplica(spec);
       this.updateReplica(id, (r) => applyAgentState(r, state, this.o.clock()));
@@ -209,6 +211,22 @@ export class Reconciler {
       this.updateReplica(id, (r) => applyStartFailure(r, err?.code ?? 'EXECUTOR_ERROR', (e as Error).message, this.o.clock()));
     }
   }
+
+  /**
+   * Where a submitted replica runs (issue 5: the scheduler over fleet instances); undefined = it waits (the
+   * reason goes into its statusMessage) and the next tick tries again.
+   */
+  private async place(_run: RunRecord, replica: ReplicaRecord): Promise<string | undefined> {
+    return replica.instance ?? 'local';
+  }
+
+  /** The agent spec of one replica (issue 7: replica groups pick their own template). */
+  private specFor(run: RunRecord, replica: ReplicaRecord): ReplicaSpecInput {
+    return { ...run.specTemplate, id: replica.id, replicaNum: replica.num };
+  }
+
+  /** What the instance needs before the replica can start there (issue 8: the code archive). */
+  private async prepareInstance(_conn: AgentConnection, _run: RunRecord, _spec: ReplicaSpecInput): Promise<void> {}
 
   private async stopReplica(effect: Extract<Effect, { type: 'stop' }>): Promise<void> {
     const found = this.findReplica(effect.replicaId);
