@@ -13,7 +13,12 @@
  *   POST /api/runs/:name/stop {abort?}        → RunView
  *   GET  /api/runs/:name/logs?replica=N&follow=1&since=S → text/plain stream
  *   GET  /api/runs/:name/events               → text/event-stream of RunView snapshots on every change
- *   POST /api/fleets/plan | /api/fleets/apply  (issue 5), GET /api/fleets, DELETE /api/fleets/:name
+ *   POST /api/fleets/plan   FleetPlanRequest  → FleetPlan
+ *   POST /api/fleets/apply  FleetApplyRequest → FleetView (at once; hosts are provisioned in the background)
+ *   GET  /api/fleets?all=1                    → {fleets: FleetView[]}
+ *   GET  /api/fleets/:name                    → FleetView (404 FLEET_NOT_FOUND)
+ *   GET  /api/fleets/:name/events             → text/event-stream of FleetView snapshots on every change
+ *   DELETE /api/fleets/:name                  → FleetView (terminating; hosts are cleaned in the background)
  *   GET  /api/offers                          → {offers: Offer[]}
  */
 import { z } from 'zod';
@@ -151,6 +156,10 @@ export const InstanceView = z.object({
   unreachable: z.boolean(),
   resources: Resources.optional(),
   backend: z.string(),
+  /** The provisioning step in progress (`uploading dstack-agent…`), while status is pending/provisioning. */
+  progress: z.string().optional(),
+  blocks: z.number().int().positive().optional(),
+  busyBlocks: z.number().int().nonnegative().optional(),
   error: z.string().optional(),
   createdAt: z.number(),
 });
@@ -165,3 +174,21 @@ export const FleetView = z.object({
   config: z.unknown(),
 });
 export type FleetView = z.infer<typeof FleetView>;
+
+export const FleetPlanRequest = z.object({ config: z.unknown(), configPath: z.string().optional() });
+export type FleetPlanRequest = z.infer<typeof FleetPlanRequest>;
+
+export const FleetApplyRequest = FleetPlanRequest.extend({ force: z.boolean().default(false) });
+export type FleetApplyRequest = z.infer<typeof FleetApplyRequest>;
+
+export const FleetPlan = z.object({
+  project: z.string(),
+  fleetName: z.string(),
+  action: z.enum(['create', 'update', 'none']),
+  /** Hosts as `user@host:port` with what happens to each: `add`, `keep`, `remove`. */
+  hosts: z.array(z.object({ host: z.string(), instance: z.string(), action: z.enum(['add', 'keep', 'remove']) })),
+  changes: z.array(z.string()),
+  warnings: z.array(z.string()),
+  currentFleet: FleetView.optional(),
+});
+export type FleetPlan = z.infer<typeof FleetPlan>;
