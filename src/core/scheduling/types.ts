@@ -13,6 +13,8 @@ export interface InstanceCapacity {
   /** `local` | `ssh` | a cloud backend. */
   backend: string;
   instanceType?: string;
+  /** Cloud region; offers show `local` for the local backend and `remote` (as dstack) for SSH hosts when absent. */
+  region?: string;
   /** Reachable, agent current, not terminating: only these take new replicas. */
   available: boolean;
   cpus: number;
