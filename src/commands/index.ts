@@ -5,6 +5,9 @@
  */
 import type { Command } from '@oclif/core';
 import Apply from './apply.js';
+import Fleet from './fleet.js';
+import FleetDelete from './fleet-delete.js';
+import FleetList from './fleet-list.js';
 import Init from './init.js';
 import Logs from './logs.js';
 import Offer from './offer.js';
@@ -16,6 +19,9 @@ import Validate from './validate.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
   apply: Apply,
+  fleet: Fleet,
+  'fleet:delete': FleetDelete,
+  'fleet:list': FleetList,
   init: Init,
   logs: Logs,
   offer: Offer,

@@ -53,9 +53,11 @@ export interface OffersTableOptions {
   width?: number;
 }
 
-const COLUMNS: Column[] = [
+// Offers of fleet hosts (SSH fleets) also name the fleet and the instance, so a user sees which host a run would get.
+const columns = (fleets: boolean): Column[] => [
   { header: '#', shrink: 0 },
   { header: 'BACKEND' },
+  ...(fleets ? [{ header: 'FLEET' }, { header: 'INSTANCE' }] : []),
   { header: 'RESOURCES', shrink: 3 },
   { header: 'INSTANCE TYPE' },
   { header: 'PRICE', shrink: 0 },
@@ -66,12 +68,21 @@ export function renderOffersTable(offers: readonly Offer[], opts: OffersTableOpt
   const max = opts.max ?? 3;
   const total = Math.max(opts.total ?? offers.length, offers.length);
   const shown = offers.slice(0, max);
+  const fleets = shown.some((o) => o.fleet !== undefined);
   const rows: Row[] = shown.map((o, i) => ({
     dim: i > 0,
-    cells: [String(i + 1), formatBackend(o.backend, o.region, o.runtime), formatResources(o.resources, o.spot), o.instanceType, formatPrice(o.price), o.availability],
+    cells: [
+      String(i + 1),
+      formatBackend(o.backend, o.region, o.runtime),
+      ...(fleets ? [o.fleet ?? '-', o.instance ?? '-'] : []),
+      formatResources(o.resources, o.spot),
+      o.instanceType,
+      formatPrice(o.price),
+      o.availability,
+    ],
   }));
   if (total > shown.length) rows.push({ dim: true, cells: ['...'] });
-  const lines = [renderTable(COLUMNS, rows, { ...(opts.painter ? { painter: opts.painter } : {}), ...(opts.width ? { width: opts.width } : {}) })];
+  const lines = [renderTable(columns(fleets), rows, { ...(opts.painter ? { painter: opts.painter } : {}), ...(opts.width ? { width: opts.width } : {}) })];
   if (total > shown.length) {
     const maxPrice = Math.max(...offers.map((o) => o.price));
     lines.push('', `Shown ${shown.length} of ${total} offers, ${formatPrice(maxPrice)} max`);

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { DstackError, InternalError } from '../errors.js';
-import { Health, Offer, RunPlan, RunView, type ApplyRequest, type PlanRequest } from '../api.js';
+import { FleetPlan, FleetView, Health, Offer, RunPlan, RunView, type ApplyRequest, type FleetApplyRequest, type FleetPlanRequest, type PlanRequest } from '../api.js';
 import { parseSse } from './sse.js';
 import type { Transport } from './transport.js';
 
@@ -90,6 +90,57 @@ export class DaemonClient {
     }
     while (!signal?.aborted) {
       yield await this.getRun(name);
+      await abortableSleep(pollMs, signal);
+    }
+  }
+
+  async planFleet(req: FleetPlanRequest, signal?: AbortSignal): Promise<FleetPlan> {
+    return check(FleetPlan, await this.transport.json('POST', '/api/fleets/plan', req, signal), 'fleet plan');
+  }
+
+  async applyFleet(req: FleetApplyRequest, signal?: AbortSignal): Promise<FleetView> {
+    return check(FleetView, await this.transport.json('POST', '/api/fleets/apply', req, signal), 'fleet apply');
+  }
+
+  async listFleets(all = false): Promise<FleetView[]> {
+    const body = await this.transport.json<{ fleets?: unknown }>('GET', `/api/fleets${all ? '?all=1' : ''}`);
+    return (Array.isArray(body.fleets) ? body.fleets : []).map((f) => check(FleetView, f, 'fleets'));
+  }
+
+  async getFleet(name: string): Promise<FleetView> {
+    return check(FleetView, await this.transport.json('GET', `/api/fleets/${encodeURIComponent(name)}`), 'fleet');
+  }
+
+  /** `force` also takes out hosts that still run replicas (the daemon refuses otherwise). */
+  async deleteFleet(name: string, force = false): Promise<FleetView> {
+    return check(FleetView, await this.transport.json('DELETE', `/api/fleets/${encodeURIComponent(name)}${force ? '?force=1' : ''}`), 'fleet delete');
+  }
+
+  /** FleetView snapshots on every change, until the daemon ends the stream or `signal` aborts. */
+  async *fleetEvents(name: string, signal?: AbortSignal): AsyncGenerator<FleetView> {
+    const res = await this.transport.stream(`/api/fleets/${encodeURIComponent(name)}/events`, signal);
+    for await (const ev of parseSse(res.body)) {
+      if (ev.event !== 'message' && ev.event !== 'fleet') continue;
+      let data: unknown;
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        continue;
+      }
+      yield check(FleetView, data, 'fleet events');
+    }
+  }
+
+  /** Fleet snapshots: the events stream, or polling `GET /api/fleets/:name` when the daemon has no events route. */
+  async *watchFleet(name: string, signal?: AbortSignal, pollMs = 1000): AsyncGenerator<FleetView> {
+    try {
+      yield* this.fleetEvents(name, signal);
+      return;
+    } catch (e) {
+      if (!(e instanceof DstackError) || !['HTTP_404', 'HTTP_405'].includes(e.code)) throw e;
+    }
+    while (!signal?.aborted) {
+      yield await this.getFleet(name);
       await abortableSleep(pollMs, signal);
     }
   }
