@@ -15,6 +15,7 @@ VAR=/var/lib/dstack-test
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BRIDGE=dstkbr0            # the hosts' L2 segment, 10.77.0.1/24 in the root namespace
 NET=10.77.0
+NAT_RULE="-s 10.77.0.0/24 ! -d 10.77.0.0/24 -j MASQUERADE"
 DOCK_BRIDGE=dstkdock0     # the root test dockerd's own bridge: another dockerd on this machine may own docker0
 DOCK_PREFIX=172.28
 DOCK_BIP=$DOCK_PREFIX.0.1/16
@@ -133,6 +134,9 @@ ensure_network() {
   for rule in "-i $BRIDGE -j ACCEPT" "-o $BRIDGE -j ACCEPT"; do
     iptables -C FORWARD $rule 2>/dev/null || iptables -I FORWARD $rule
   done
+  # The hosts see the outside network as this machine does (NAT): without it their DNS queries go out unanswered
+  # and every registry lookup (a `:latest` re-pull) waits 20 s for a timeout instead of failing at once.
+  iptables -t nat -C POSTROUTING $NAT_RULE 2>/dev/null || iptables -t nat -A POSTROUTING $NAT_RULE
 }
 
 ensure_client_key() {
@@ -291,6 +295,7 @@ cmd_down() {
   for rule in "-i $BRIDGE -j ACCEPT" "-o $BRIDGE -j ACCEPT"; do
     while iptables -D FORWARD $rule 2>/dev/null; do :; done
   done
+  while iptables -t nat -D POSTROUTING $NAT_RULE 2>/dev/null; do :; done
   drop_docker_rules
   ip link del "$BRIDGE" 2>/dev/null || true
   ip link del "$DOCK_BRIDGE" 2>/dev/null || true

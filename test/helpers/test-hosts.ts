@@ -75,3 +75,43 @@ export function dockerOptions(dockerHost: string): { socketPath: string } {
   if (!dockerHost.startsWith('unix://')) throw new Error(`Expected a unix:// DOCKER_HOST, got ${dockerHost}`);
   return { socketPath: dockerHost.slice('unix://'.length) };
 }
+
+const HOSTS_LOCK = '/run/dstack-test/hosts.lock';
+
+/**
+ * Exclusive use of the SSH test hosts for one test file: an agent is installed per host (port 10998, ~/.dstack),
+ * so two files provisioning the same hosts at once would replace each other's agents. Call in beforeAll (with a
+ * long hook timeout: it waits for the file holding the lock) and release in afterAll. A lock left by a dead
+ * process is taken over.
+ */
+export async function lockTestHosts(timeoutMs = 15 * 60_000): Promise<() => void> {
+  const { mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(HOSTS_LOCK);
+      writeFileSync(`${HOSTS_LOCK}/pid`, String(process.pid));
+      return () => rmSync(HOSTS_LOCK, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(`${HOSTS_LOCK}/pid`, 'utf8'));
+    } catch {
+      // Created but not yet written by its holder: wait.
+    }
+    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(HOSTS_LOCK, { recursive: true, force: true });
+    if (Date.now() > deadline) throw new Error(`the SSH test hosts stayed locked by pid ${holder} for ${timeoutMs / 1000} s (${HOSTS_LOCK})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * HTTP over the host's one SSH connection: an undici Agent whose `connect` opens a direct-tcpip channel
+ * (`forwardOut`) to 127.0.0.1:<origin port> on the host and hands undici the channel itself as the socket (undici
+ * 7 only needs a Duplex; measured against a local net.Server forwarder in `npm run bench ssh`). One Agent per host
+ * serves the agent API and every replica: the Agent keeps a Pool per origin, i.e. per host port. Channel-open
+ * failures get the socket error codes the proxy already classifies (ECONNREFUSED, EHOSTUNREACH), so a dead
+ * replica or host is retried elsewhere exactly like a refused TCP connect.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Agent } from 'undici';
+import type { Client } from 'ssh2';
+
+/** RFC 4254 §5.1 reason code: the server could not connect to the requested address. */
+const SSH_OPEN_CONNECT_FAILED = 2;
+
+export class TunnelError extends Error {
+  constructor(
+    readonly code: 'ECONNREFUSED' | 'EHOSTUNREACH',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TunnelError';
+  }
+}
+
+/**
+ * Opens a channel to 127.0.0.1:port on the host of `client` (undefined while the host is unreachable). A custom
+ * undici connector gets no connect timeout of its own, and a host that died but whose keepalives have not run out
+ * yet never answers the open: `timeoutMs` bounds it, and a channel that opens after that is closed at once.
+ */
+export function openChannel(client: Client | undefined, instance: string, port: number, timeoutMs = 10_000): Promise<Duplex> {
+  if (!client) return Promise.reject(new TunnelError('EHOSTUNREACH', `${instance} is unreachable over SSH`));
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new TunnelError('EHOSTUNREACH', `${instance}: opening an SSH channel to 127.0.0.1:${port} timed out after ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    try {
+      client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, channel) => {
+        clearTimeout(timer);
+        if (timedOut) return void channel?.close();
+        if (!err) return resolve(channel);
+        const refused = (err as Error & { reason?: number }).reason === SSH_OPEN_CONNECT_FAILED;
+        reject(
+          new TunnelError(refused ? 'ECONNREFUSED' : 'EHOSTUNREACH', `${instance}: nothing answers on 127.0.0.1:${port} (${err.message})`, {
+            cause: err,
+          }),
+        );
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      // ssh2 throws synchronously when the connection is already closed.
+      reject(new TunnelError('EHOSTUNREACH', `${instance} is unreachable over SSH`, { cause: e }));
+    }
+  });
+}
+
+export interface TunnelDispatcherOptions {
+  /** Channels (sockets) per host port; the proxy sizes its own pools at or above the expected concurrency. */
+  connections?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+/** An undici dispatcher that reaches 127.0.0.1:<origin port> of a host through `current()`'s SSH connection. */
+export function tunnelDispatcher(instance: string, current: () => Client | undefined, options: TunnelDispatcherOptions = {}): Agent {
+  return new Agent({
+    connections: options.connections ?? 256,
+    pipelining: 1,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+    connect: (opts, cb) => {
+      openChannel(current(), instance, Number(opts.port)).then(
+        (channel) => cb(null, channel as unknown as Socket),
+        (e: Error) => cb(e, null),
+      );
+    },
+  });
+}
