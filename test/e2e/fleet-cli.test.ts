@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetView, Offer } from '../../src/core/api.js';
-import { loadTestHosts, type TestHost } from '../helpers/test-hosts.js';
+import { holdTestHosts, loadTestHosts, type TestHost } from '../helpers/test-hosts.js';
 import { newCli, uniqueName, type Cli } from './cli-harness.js';
 
 const FLEET = uniqueName('e2e-fleet');
@@ -27,6 +27,8 @@ async function fleets(): Promise<FleetView[]> {
   if (r.exitCode !== 0) throw new Error(`dstack fleet --json failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { fleets: FleetView[] }).fleets;
 }
+
+holdTestHosts();
 
 beforeAll(async () => {
   hosts = loadTestHosts(2).hosts.slice(0, 2);

@@ -1,6 +1,7 @@
 // What scripts/test-hosts.sh started, read from the machine-readable /run/dstack-test/hosts.json.
 // Tests that need these components FAIL (never skip) with the command that provides them (DESIGN.md §6).
 import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 
 export const TEST_HOSTS_FILE = '/run/dstack-test/hosts.json';
 const HOW = 'run `sudo scripts/test-hosts.sh up 3` (as root) first, or `scripts/test-all.sh` for the whole suite';
@@ -114,4 +115,13 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Holds the SSH test hosts for the whole file (see lockTestHosts); call at the top level before other hooks. */
+export function holdTestHosts(): void {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await lockTestHosts();
+  }, 16 * 60_000);
+  afterAll(() => release?.());
 }

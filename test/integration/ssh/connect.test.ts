@@ -7,12 +7,14 @@ import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DstackError } from '../../../src/core/errors.js';
 import { fingerprint } from '../../../src/backends/ssh/known-hosts.js';
-import { loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
+import { holdTestHosts, loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
 import { progressLog, sshTestEnv, targetOf, type SshTestEnv } from './helpers.js';
 
 let env: SshTestEnv;
 let h1: TestHost;
 let h2: TestHost;
+holdTestHosts();
+
 beforeAll(async () => {
   [h1, h2] = loadTestHosts(2).hosts as [TestHost, TestHost];
   env = await sshTestEnv(11_101);

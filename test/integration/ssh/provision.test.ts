@@ -13,7 +13,7 @@ import { LABELS } from '../../../src/core/model/agent-api.js';
 import { ANY_REQUIREMENTS } from '../../../src/core/runs/requirements.js';
 import type { SshBackend } from '../../../src/backends/ssh/index.js';
 import { runInHost } from '../../helpers/ssh.js';
-import { dockerOptions, loadTestHosts, TEST_IMAGES, type TestHost } from '../../helpers/test-hosts.js';
+import { holdTestHosts, dockerOptions, loadTestHosts, TEST_IMAGES, type TestHost } from '../../helpers/test-hosts.js';
 import { progressLog, sshTestEnv, targetOf, waitRunning, waitUntil, type SshTestEnv } from './helpers.js';
 
 let env: SshTestEnv;
@@ -21,6 +21,8 @@ let host: TestHost;
 let backend: SshBackend;
 const target = () => targetOf(host, 'prov-0');
 const binary = `${process.cwd()}/dist/bin/dstack-agent`;
+
+holdTestHosts();
 
 beforeAll(async () => {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`npm run build:binary\` first`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshTarget } from '../../../src/core/fleets/types.js';
 import type { SshBackend } from '../../../src/backends/ssh/index.js';
 import { runInHost } from '../../helpers/ssh.js';
-import { loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
+import { holdTestHosts, loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
 import { progressLog, sshTestEnv, targetOf, type SshTestEnv } from './helpers.js';
 
 let env: SshTestEnv;
@@ -15,6 +15,8 @@ let h1: TestHost;
 let h2: TestHost;
 let target: SshTarget;
 const sshdLog = (h: TestHost) => `/run/dstack-test/hosts/${h.name.replace('dstack-', '')}/sshd.log`;
+
+holdTestHosts();
 
 beforeAll(async () => {
   [h1, h2] = loadTestHosts(2).hosts as [TestHost, TestHost];

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshBackend } from '../../../src/backends/ssh/index.js';
-import { loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
+import { holdTestHosts, loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
 import { sshTestEnv, targetOf, waitUntil, type SshTestEnv } from './helpers.js';
 
 let env: SshTestEnv;
@@ -13,6 +13,8 @@ let backend: SshBackend;
 let host: TestHost;
 const events: Array<{ instance: string; reachable: boolean; error?: string }> = [];
 const link = (state: 'up' | 'down') => execFileSync('ip', ['link', 'set', host.veth, state]);
+
+holdTestHosts();
 
 beforeAll(async () => {
   host = loadTestHosts(3).hosts[2] as TestHost;
