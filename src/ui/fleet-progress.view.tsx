@@ -51,10 +51,10 @@ export function FleetProgress({ fleet, color, spinnerIntervalMs }: FleetProgress
   );
 }
 
-export function mountFleetProgress(opts: { fleet: FleetView; stream: NodeJS.WriteStream; color: boolean }): LiveView<FleetView> {
+export function mountFleetProgress(opts: { fleet: FleetView; stream: NodeJS.WriteStream; color: boolean; debug?: boolean }): LiveView<FleetView> {
   const view = (fleet: FleetView) => <FleetProgress fleet={fleet} color={opts.color} />;
   // No Ctrl+C handling by Ink: SIGINT reaches the command, which detaches and says so.
-  const app = render(view(opts.fleet), { stdout: opts.stream, exitOnCtrlC: false, patchConsole: false });
+  const app = render(view(opts.fleet), { stdout: opts.stream, exitOnCtrlC: false, patchConsole: false, debug: opts.debug ?? false });
   let stopped = false;
   return {
     update: (fleet) => {

@@ -18,6 +18,8 @@ export interface WatchFleetOptions {
   color: boolean;
   /** Subscribes to Ctrl+C; returns the unsubscribe. */
   onInterrupt: (handler: () => void) => () => void;
+  /** Ink writes every frame (tests: Ink keeps only the last frame when CI is set). */
+  debug?: boolean;
 }
 
 export async function watchFleetApply(o: WatchFleetOptions): Promise<FleetWatchResult> {
@@ -28,7 +30,7 @@ export async function watchFleetApply(o: WatchFleetOptions): Promise<FleetWatchR
     ac.abort();
   });
   const view: LiveView<FleetView> = o.tty
-    ? (await import('./fleet-progress.view.js')).mountFleetProgress({ fleet: o.initial, stream: o.stream, color: o.color })
+    ? (await import('./fleet-progress.view.js')).mountFleetProgress({ fleet: o.initial, stream: o.stream, color: o.color, debug: o.debug })
     : plainView(o.stream, o.initial);
   let fleet = o.initial;
   try {

@@ -152,7 +152,7 @@ describe('watchFleetApply', () => {
 
   it('follows snapshots until settled, drawing the Ink view in a terminal', async () => {
     const stream = fakeOut({ isTTY: true, columns: 120 });
-    const r = await watchFleetApply({ initial: pending, events: () => snapshots(joined), stream, tty: true, color: false, onInterrupt: noInterrupt });
+    const r = await watchFleetApply({ initial: pending, events: () => snapshots(joined), stream, tty: true, color: false, onInterrupt: noInterrupt, debug: true });
     expect(r.outcome.kind).toBe('settled');
     const text = stripAnsi(stream.text());
     expect(text).toContain('Provisioning fleet my-fleet...');
