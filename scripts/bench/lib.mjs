@@ -61,3 +61,20 @@ export function markdownSection({ title, columns, rows, notes = [] }) {
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * A port for another process to bind (a daemon, a server): random below the ephemeral range and checked free, so
+ * it cannot be handed to an outgoing connection in between (as test/helpers/net.ts freePort, and why).
+ */
+export async function freeLocalPort() {
+  const { createServer } = await import('node:net');
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise((resolve) => {
+      const s = createServer()
+        .once('error', () => resolve(false))
+        .listen(candidate, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+}

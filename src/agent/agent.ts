@@ -4,6 +4,9 @@ import { AGENT_DEFAULT_PORT } from '../core/model/agent-api.js';
 import { dockerClient, dockerConfigured } from './docker/connect.js';
 import { DockerRuntime } from './docker/docker-runtime.js';
 import { realTimers, watchDocker, type DockerStatus, type Timers } from './docker/watch.js';
+import { ArchiveStore } from './archives/store.js';
+import { Workspaces } from './archives/workspace.js';
+import { WorkspaceRuntime } from './archives/workspace-runtime.js';
 import { AgentError } from './errors.js';
 import type { ExecFn } from './host/gpu-detect.js';
 import { collectHostInfo } from './host/host-info.js';
@@ -64,14 +67,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const registry = new ReplicaRegistry();
   let docker: DockerStatus = { available: false, error: hostRuntime === 'docker' ? 'connecting' : 'no Docker engine configured' };
   const supervisor = new Supervisor({ registry, hostRuntime, dockerAvailable: () => docker, now });
-  const processRuntime = new ProcessRuntime({ home: options.home, hooks: supervisor, now, timers });
+  const archives = new ArchiveStore(options.home);
+  const workspaces = new Workspaces(options.home, archives);
+  const processRuntime = new WorkspaceRuntime(new ProcessRuntime({ home: options.home, hooks: supervisor, now, timers }), workspaces);
   supervisor.attach(processRuntime);
   await supervisor.adopt(processRuntime);
 
   let stopWatch = () => {};
   if (hostRuntime === 'docker') {
     const client = dockerClient(dockerHost);
-    const dockerRuntime = new DockerRuntime({ docker: client, agentId, hooks: supervisor, now });
+    const containers = new DockerRuntime({ docker: client, agentId, hooks: supervisor, now });
+    const dockerRuntime = new WorkspaceRuntime(containers, workspaces);
     supervisor.attach(dockerRuntime);
     let firstAttempt!: () => void;
     const firstAttemptDone = new Promise<void>((resolve) => (firstAttempt = resolve));
@@ -79,7 +85,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       docker: client,
       agentId,
       timers,
-      onEvent: (event) => void dockerRuntime.onEvent(event).catch((e: unknown) => log(`docker event: ${String(e)}`)),
+      onEvent: (event) => void containers.onEvent(event).catch((e: unknown) => log(`docker event: ${String(e)}`)),
       onStatus: (status) => {
         docker = status;
         log(status.available ? `docker: connected (${status.version ?? '?'})` : `docker: unavailable: ${status.error ?? ''}`);
@@ -112,6 +118,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       health,
       docker: () => docker,
       timers,
+      archives,
       hostInfo: () =>
         collectHostInfo({ diskPath: options.home, runtime: hostRuntime, docker: health().docker, ...options.gpu, onError: log }),
     },

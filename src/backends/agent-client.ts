@@ -29,6 +29,8 @@ interface Call {
   method: Dispatcher.HttpMethod;
   path: string;
   body?: unknown;
+  /** A raw byte body (code archives), sent as is instead of JSON. */
+  upload?: { stream: Readable; bytes: number };
   signal?: AbortSignal;
   stream?: boolean;
   timeoutMs?: number;
@@ -87,6 +89,24 @@ export class AgentClient {
     return (await this.send(call)).body;
   }
 
+  /** Whether the host already holds code archive `sha256` (issue 8). */
+  async hasArchive(sha256: string): Promise<boolean> {
+    try {
+      await this.send({ method: 'GET', path: `/api/archives/${encodeURIComponent(sha256)}` }).then((r) => r.body.dump());
+      return true;
+    } catch (e) {
+      if (e instanceof DstackError && e.status === 404) return false;
+      throw e;
+    }
+  }
+
+  /** Streams a code archive to the host; the agent verifies the sha256. Resolves with the bytes it stored. */
+  async uploadArchive(sha256: string, stream: Readable, bytes: number): Promise<number> {
+    const path = `/api/archives/${encodeURIComponent(sha256)}`;
+    const body = (await this.json({ method: 'PUT', path, upload: { stream, bytes }, timeoutMs: 10 * 60_000 })) as { bytes?: unknown };
+    return typeof body.bytes === 'number' ? body.bytes : 0;
+  }
+
   /** Agent events (first a snapshot), until `signal` aborts or the agent goes away. */
   async *events(signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const res = await this.send({ method: 'GET', path: '/api/events', signal, stream: true });
@@ -117,8 +137,9 @@ export class AgentClient {
         headers: {
           authorization: `Bearer ${this.token}`,
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(call.upload ? { 'content-type': 'application/gzip', 'content-length': String(call.upload.bytes) } : {}),
         },
-        body: call.body === undefined ? null : JSON.stringify(call.body),
+        body: call.upload ? call.upload.stream : call.body === undefined ? null : JSON.stringify(call.body),
         signal: call.signal ?? null,
         headersTimeout: call.timeoutMs ?? this.timeoutMs,
         bodyTimeout: timeout,

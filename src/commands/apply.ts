@@ -7,12 +7,14 @@ import { resolveHome } from '../core/home/paths.js';
 import { publishedLines } from '../ui/apply-progress.js';
 import { watchApply } from '../ui/apply-progress.watch.js';
 import { renderPlan, planDecision } from '../ui/plan.js';
+import { applyFleet } from './apply-fleet.js';
+import { packForApply } from './apply-repo.js';
 import { BaseCommand } from './base.js';
 
 export default class Apply extends BaseCommand {
-  static override summary = 'Apply a service configuration: plan, confirm, submit, and wait until it is ready.';
+  static override summary = 'Apply a service or fleet configuration: plan, confirm, submit, and wait until it is ready.';
   static override description = `Shows the plan and offers, asks for confirmation (-y skips), submits the run and follows it until every replica is ready. Then it prints the service URL and exits, leaving the service running: \`dstack logs -f NAME\` follows its logs, \`dstack stop NAME\` stops it.`;
-  static override examples = ['dstack apply -f service.dstack.yml', 'dstack apply -f service.dstack.yml -y -d -e HF_TOKEN=hf_xxx'];
+  static override examples = ['dstack apply -f service.dstack.yml', 'dstack apply -f service.dstack.yml -y -d -e HF_TOKEN=hf_xxx', 'dstack apply -f fleet.dstack.yml -y'];
   static override flags = {
     file: Flags.string({ char: 'f', description: 'The configuration file (default: .dstack.yml or .dstack.yaml).' }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
@@ -27,19 +29,21 @@ export default class Apply extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(this.constructor as typeof Apply);
     const file = await loadConfigFile(flags.file ?? defaultConfigFile());
+    if (file.kind === 'fleet') return applyFleet(this, this.io, file, envFlags(flags.env ?? [], this.io.env), flags);
     if (file.kind !== 'service') throw new UserError('UNSUPPORTED_CONFIG_TYPE', `${file.path}: \`type: ${file.kind}\` cannot be applied yet`, { hint: 'Only `type: service` is supported by this version.' });
     const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));
+    const { repo, summary } = await packForApply(file.path, file.config, this.io.env);
     const client = await connectDaemon({ env: this.io.env });
     try {
-      const plan = await client.plan({ config, configPath: file.path });
-      out(renderPlan(plan, { configPath: file.path, maxOffers: flags['max-offers'], painter: this.painter(flags.json ? this.io.stderr : this.io.stdout) }) + '\n');
+      const plan = await client.plan({ config, configPath: file.path, repo });
+      out(renderPlan(plan, { configPath: file.path, repo: summary, maxOffers: flags['max-offers'], painter: this.painter(flags.json ? this.io.stderr : this.io.stdout) }) + '\n');
       const decision = planDecision(plan, { yes: flags.yes, force: flags.force });
       if (decision.message) out(decision.message);
       if (decision.stop) return;
       if (decision.question && !flags.yes && !(await this.confirmOrFail(decision.question))) return out('Exiting...');
-      const applied = await client.apply({ config, configPath: file.path, force: flags.force || plan.action === 'none' });
+      const applied = await client.apply({ config, configPath: file.path, repo, force: flags.force || plan.action === 'none' });
       if (flags.detach) {
         this.note(`Run ${applied.name} ${plan.action === 'create' ? 'submitted' : 'updated'}, detaching...`);
         return flags.json ? this.printJson(applied) : undefined;

@@ -1,14 +1,17 @@
+import { initRepo } from '../core/repo/index.js';
+import { resolveHome } from '../core/home/paths.js';
 import { BaseCommand } from './base.js';
 
 export default class Init extends BaseCommand {
-  static override summary = 'Prepare the current folder for `dstack apply` (nothing to record yet).';
+  static override summary = 'Record the repo of the current folder for `dstack apply`.';
   static override description =
-    'Kept for the seed documents that start with `dstack init`. It records nothing today: `dstack apply` needs no preparation of the folder. It prints OK.';
+    'Records the current folder\'s repo (its git root, or the folder) with its id and git remote in DSTACK_HOME/repos.json. Running it again changes nothing. `dstack apply` packs the repo either way; init is kept for the seed documents that start with it.';
   static override examples = ['dstack init'];
 
   async run(): Promise<void> {
     await this.parse(Init);
-    this.note('Nothing to initialize: `dstack apply -f FILE` works in any folder.');
+    const { record, changed } = await initRepo(process.cwd(), resolveHome(this.io.env).home);
+    this.note(`${changed ? 'Recorded' : 'Already recorded'} repo ${record.path} (id ${record.id}${record.remote ? `, remote ${record.remote}` : ''})`);
     this.print('OK');
   }
 }

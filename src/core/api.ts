@@ -80,8 +80,21 @@ export const ReplicaView = z.object({
   exitCode: z.number().int().optional(),
   submittedAt: z.number(),
   finishedAt: z.number().optional(),
+  /** The replica group (`groups:`); absent for a service without groups. */
+  group: z.string().optional(),
 });
 export type ReplicaView = z.infer<typeof ReplicaView>;
+
+/** One replica group of a service with `groups:`: running/desired replicas, its range, the rps over its window. */
+export const GroupView = z.object({
+  name: z.string(),
+  running: z.number().int(),
+  desired: z.number().int(),
+  min: z.number().int(),
+  max: z.number().int(),
+  rps: z.number().optional(),
+});
+export type GroupView = z.infer<typeof GroupView>;
 
 export const RunView = z.object({
   name: z.string(),
@@ -101,6 +114,8 @@ export const RunView = z.object({
   auth: z.boolean(),
   model: z.object({ name: z.string(), url: z.string(), format: z.string() }).optional(),
   rps: z.number().optional(),
+  /** Replica groups, for a service with `groups:`. */
+  groups: z.array(GroupView).optional(),
   /** The raw configuration object the run was applied with (secrets masked). */
   config: z.unknown(),
 });
@@ -112,6 +127,8 @@ export const RepoInfo = z.object({
   bytes: z.number(),
   /** Absolute path of the archive on the CLI's machine (same machine as the daemon). */
   archivePath: z.string(),
+  /** DSTACK_REPO_ID for the replicas: from the git remote, else from the repo's root path. */
+  id: z.string().optional(),
 });
 export type RepoInfo = z.infer<typeof RepoInfo>;
 

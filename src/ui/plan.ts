@@ -8,6 +8,8 @@ import { renderOffersTable } from './offers-table.js';
 
 export interface PlanRenderOptions {
   configPath: string;
+  /** What goes with the service: `<path> (N files, X MB)`. */
+  repo?: string;
   maxOffers?: number;
   painter?: Painter;
   width?: number;
@@ -18,6 +20,7 @@ export function renderPlan(plan: RunPlan, opts: PlanRenderOptions): string {
     ['Project', plan.project],
     ['User', plan.user],
     ['Configuration', opts.configPath],
+    ...(opts.repo !== undefined ? [['Repo', opts.repo] as [string, string]] : []),
     ['Type', 'service'],
     ['Resources', plan.resources],
     ['Spot policy', plan.spotPolicy],

@@ -1,9 +1,10 @@
 /**
  * The runs table of `dstack ps` and of the apply progress (reference/dstack-notes.md §6.2). A run with one
  * replica is one merged row; otherwise a run row and indented `replica=N` rows. `-v` swaps GPU for RESOURCES +
- * INSTANCE TYPE and adds PROBES, ERROR, REPLICAS (current/desired), RPS and MODEL.
+ * INSTANCE TYPE and adds PROBES, ERROR, REPLICAS (current/desired), RPS and MODEL. A run with replica groups has
+ * `group=G replica=N` rows, and with `-v` a row per group (its REPLICAS and RPS) above its replicas.
  */
-import { JobStatus, RunStatus, type ReplicaView, type RunView } from '../core/api.js';
+import { JobStatus, RunStatus, type GroupView, type ReplicaView, type RunView } from '../core/api.js';
 import { statusTone, type Painter } from './colors.js';
 import { formatBackend, formatGpus, formatPrice, formatResources } from './offers-table.js';
 import { renderTable, type Cell, type Column, type Row } from './table.js';
@@ -78,21 +79,28 @@ function runRows(run: RunView, opts: RunsTableOptions): Row[] {
       ...(verbose ? [run.error ?? only?.error ?? '', `${current}/${run.desiredReplicas}`, run.rps === undefined ? '' : run.rps.toFixed(1), run.model?.name ?? ''] : []),
     ],
   };
-  if (merged) return [runRow];
-  return [
-    runRow,
-    ...replicas.map((r) => ({
-      dim,
-      cells: [
-        `  replica=${r.num}`,
-        ...replicaCells(r, verbose),
-        statusCell(statusText(r.status, r.statusMessage)),
-        ...(verbose ? [formatProbes(r)] : []),
-        formatAgo(r.submittedAt, opts.now),
-        ...(verbose ? [r.error ?? '', '', '', ''] : []),
-      ],
-    })),
-  ];
+  if (merged && !run.groups) return [runRow];
+  const replicaRow = (r: ReplicaView, label: string): Row => ({
+    dim,
+    cells: [
+      label,
+      ...replicaCells(r, verbose),
+      statusCell(statusText(r.status, r.statusMessage)),
+      ...(verbose ? [formatProbes(r)] : []),
+      formatAgo(r.submittedAt, opts.now),
+      ...(verbose ? [r.error ?? '', '', '', ''] : []),
+    ],
+  });
+  if (!run.groups) return [runRow, ...replicas.map((r) => replicaRow(r, `  replica=${r.num}`))];
+  // dstack labels the rows of a run with replica groups `group=G replica=N`; -v adds a row per group.
+  if (!verbose) return [runRow, ...replicas.map((r) => replicaRow(r, `  group=${r.group ?? ''} replica=${r.num}`))];
+  return [runRow, ...run.groups.flatMap((g) => [groupRow(g, dim), ...replicas.filter((r) => r.group === g.name).map((r) => replicaRow(r, `    replica=${r.num}`))])];
+}
+
+/** A replica group under its run (-v): its running/desired replicas and rps in the REPLICAS and RPS columns. */
+function groupRow(g: GroupView, dim: boolean): Row {
+  const blanks = (n: number) => Array.from({ length: n }, () => '');
+  return { dim, cells: [`  group=${g.name}`, ...blanks(8), `${g.running}/${g.desired}`, g.rps === undefined ? '' : g.rps.toFixed(1), ''] };
 }
 
 /** Columns and rows, for the plain renderer below and the Ink `<Table>` of the live views. */

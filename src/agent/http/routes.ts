@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { AgentHealth, HostInfo } from '../../core/model/agent-api.js';
+import { pruneArchives, type ArchiveStore } from '../archives/store.js';
+import { isTerminal } from '../replicas/registry.js';
 import { AgentError } from '../errors.js';
 import type { ReplicaRegistry } from '../replicas/registry.js';
 import type { Supervisor } from '../replicas/supervisor.js';
@@ -15,10 +17,14 @@ export interface RouteContext {
   hostInfo: () => Promise<HostInfo>;
   docker: () => { available: boolean; error?: string };
   timers: Timers;
+  archives: ArchiveStore;
 }
 
 const REPLICA = /^\/api\/replicas\/([^/]+)$/;
 const REPLICA_LOGS = /^\/api\/replicas\/([^/]+)\/logs$/;
+const ARCHIVE = /^\/api\/archives\/([^/]+)$/;
+/** Archives unused for a week are deleted from the host when a new one arrives. */
+const ARCHIVE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 /** Optional non-negative number from the query string; a malformed one is a 400 naming the parameter. */
 function queryNumber(url: URL, name: string): number | undefined {
@@ -57,13 +63,32 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
     if ((m = REPLICA_LOGS.exec(path)) && method === 'GET') {
       return await streamLogs(req, res, ctx, decodeURIComponent(m[1] as string), url);
     }
-    if (path.startsWith('/api/archives/')) {
-      throw new AgentError('NOT_IMPLEMENTED', 'code archives are not supported by this agent version yet', 501);
+    if ((m = ARCHIVE.exec(path)) && (method === 'GET' || method === 'HEAD' || method === 'PUT')) {
+      return await archive(req, res, ctx, method, decodeURIComponent(m[1] as string));
     }
     throw new AgentError('NOT_FOUND', `no route for ${method} ${path}`, 404);
   } catch (e) {
     sendError(res, e);
   }
+}
+
+/** GET/HEAD: 204 stored, 404 not; PUT: the body is stored under its verified sha256 (201, or 200 if it was there). */
+async function archive(req: IncomingMessage, res: ServerResponse, ctx: RouteContext, method: string, sha: string): Promise<void> {
+  const store = ctx.archives;
+  const inUse = () => new Set(ctx.registry.list().flatMap((r) => (isTerminal(r) ? [] : [ctx.registry.spec(r.id)?.repo?.sha256 ?? ''])));
+  if (method !== 'PUT') {
+    if (!(await store.has(sha))) throw new AgentError('ARCHIVE_NOT_FOUND', `archive ${sha} is not on this host`, 404);
+    res.writeHead(204).end();
+    return;
+  }
+  if (await store.has(sha)) {
+    req.resume();
+    return sendJson(res, 200, { bytes: 0 });
+  }
+  const length = req.headers['content-length'];
+  const bytes = await store.put(sha, req, length === undefined ? undefined : Number(length));
+  sendJson(res, 201, { bytes });
+  await pruneArchives(store, inUse(), ARCHIVE_MAX_AGE_MS, Date.now()).catch(() => undefined);
 }
 
 async function streamLogs(req: IncomingMessage, res: ServerResponse, ctx: RouteContext, id: string, url: URL): Promise<void> {

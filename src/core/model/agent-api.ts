@@ -11,11 +11,14 @@
  *   GET    /api/replicas/:id/logs?follow=1&since=<unix seconds>   → text/plain stream
  *   DELETE /api/replicas/:id?timeout=<s>   → ReplicaState after stop (graceful: SIGTERM, timeout, kill); idempotent
  *   GET    /api/events                     → text/event-stream of AgentEvent (`data: <json>\n\n`), first a snapshot
- *   PUT    /api/archives/:sha256  (body)   → stores a code archive once per host (issue 8)
+ *   GET    /api/archives/:sha256           → 204 stored, 404 not (issue 8)
+ *   PUT    /api/archives/:sha256  (body)   → 201 {bytes}: stored once per host; 400 ARCHIVE_CHECKSUM_MISMATCH, 413 over the cap
  */
 import { z } from 'zod';
 
 export const AGENT_DEFAULT_PORT = 10998;
+/** Folder of a code archive that holds the config's `files:` (`<dir>/<index>`), kept out of the repo dir. */
+export const REPO_FILES_DIR = '.dstack-files';
 /** Docker label keys put on every container the agent creates (so leftovers can be swept and adopted). */
 export const LABELS = {
   managed: 'ai.dstack.managed',
@@ -112,8 +115,17 @@ export const ReplicaSpec = z
     port: z.number().int().min(1).max(65535),
     /** Seconds between SIGTERM and SIGKILL on stop. */
     stopTimeoutSeconds: z.number().int().nonnegative().default(10),
-    /** Code archive (issue 8): sha256 of an archive already PUT to /api/archives, extracted into `dir`. */
-    repo: z.object({ sha256: z.string().regex(/^[a-f0-9]{64}$/), dir: z.string().startsWith('/') }).optional(),
+    /**
+     * Code archive (issue 8): sha256 of an archive already PUT to /api/archives, extracted into `dir`. `files`
+     * places the archive's `.dstack-files/<source>` entries (the config's `files:`) at absolute container paths.
+     */
+    repo: z
+      .object({
+        sha256: z.string().regex(/^[a-f0-9]{64}$/),
+        dir: z.string().startsWith('/'),
+        files: z.array(z.object({ source: z.string().regex(/^\d+$/), target: z.string().startsWith('/') })).default([]),
+      })
+      .optional(),
     runtime: z.enum(['auto', 'docker', 'process']).default('auto'),
   })
   .strict();

@@ -9,9 +9,11 @@
  *   ever becoming ready (crash-loop guard) and `retry` does not allow more within its duration;
  * - a new deployment rolls with max surge 1: one new replica, wait until it is ready, stop one old; repeat;
  * - scale-down stops the least important replicas first (not ready, then highest number);
+ * - all of the above per replica group (`groups`), each with its own desired count; numbers are unique in the run;
  * - `max_duration` and stop requests end the run; replicas never sent to an agent just end.
  */
 import { pickReplicasToStop, type ScaleCandidate } from '../autoscaler/scale-down.js';
+import { groupOf, groupStates, type GroupState } from '../runs/groups.js';
 import type { ReplicaRecord, RunRecord } from '../state/schema.js';
 import { backoffDelayMs } from './backoff.js';
 import { initialProbes } from './probes.js';
@@ -23,9 +25,9 @@ export interface ReconcileContext {
   backoffBaseMs: number;
   /** Consecutive failures per replica before the crash-loop guard fails the run (3). */
   crashLoopLimit: number;
-  /** Where new replicas go; the loop may refine placement when it starts them. */
+  /** Where new replicas go; without `instance` (fleets) the loop's placement picks one when it starts them. */
   backend: string;
-  instance: string;
+  instance?: string;
 }
 
 export type Effect =
@@ -53,10 +55,8 @@ export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision 
   if (run.terminationReason) {
     const abort = run.terminationReason === 'aborted_by_user';
     for (const r of run.replicas.filter(isLive)) requestStop(r, abort, run.terminationReason, ctx.now);
-  } else if (run.replicas.some((r) => isLive(r) && r.deployment < run.deployment)) {
-    rollOut(run, ctx);
   } else {
-    scale(run, ctx);
+    reconcileGroups(run, ctx);
   }
   const effects = finishUnsent(run, ctx.now);
   const before = new Set(run.replicas.map((r) => r.id));
@@ -99,29 +99,52 @@ function finishUnsent(run: RunRecord, now: number): Effect[] {
   return effects;
 }
 
-function scale(run: RunRecord, ctx: ReconcileContext): void {
-  const live = run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment);
-  const n = run.desiredReplicas;
-  if (live.length > n) {
-    // The reconciler's stop effect drains each victim's in-flight requests before its container stops.
-    const candidates = live.map((r) => ({ num: r.num, deployment: r.deployment, status: candidateStatus(r), ready: r.ready, replica: r }));
-    for (const c of pickReplicasToStop(candidates, live.length - n, run.deployment)) requestStop(c.replica, false, 'scaled_down', ctx.now);
-    return;
-  }
-  const used = new Set(live.map((r) => r.num));
-  for (let num = 0, missing = n - live.length; missing > 0; num++) {
-    if (used.has(num)) continue;
-    missing--;
-    if (readyToSubmit(run, num, ctx)) submit(run, num, ctx);
+/**
+ * Each replica group on its own (a run without `groups` is one group "0"): a group with replicas of an older
+ * deployment rolls, the others scale to their desired count. Replicas of a group a re-apply removed stop.
+ * Replica numbers stay unique across the run's deployment: `used` holds them, including the ones just submitted.
+ */
+function reconcileGroups(run: RunRecord, ctx: ReconcileContext): void {
+  const groups = groupStates(run);
+  if (run.settings.groups) run.desiredReplicas = groups.reduce((sum, g) => sum + g.desired, 0);
+  // A new deployment's replica takes over the number of the old one it replaces (a new submission of it).
+  const used = new Set(run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment).map((r) => r.num));
+  const names = new Set(groups.map((g) => g.name));
+  for (const r of run.replicas) if (isLive(r) && !names.has(groupOf(r))) requestStop(r, false, 'scaled_down', ctx.now);
+  for (const g of groups) {
+    if (run.replicas.some((r) => isLive(r) && groupOf(r) === g.name && r.deployment < run.deployment)) rollOut(run, g, used, ctx);
+    else scale(run, g, used, ctx);
   }
 }
 
-function rollOut(run: RunRecord, ctx: ReconcileContext): void {
-  const n = run.desiredReplicas;
-  const outdated = () => run.replicas.filter((r) => isLive(r) && r.deployment < run.deployment);
+/** Submits `count` replicas of group `g` on free numbers from the group's first one up (waiting out backoffs). */
+function submitMissing(run: RunRecord, g: GroupState, count: number, used: Set<number>, ctx: ReconcileContext): void {
+  for (let num = g.firstNum, missing = count; missing > 0; num++) {
+    if (used.has(num)) continue;
+    missing--;
+    used.add(num);
+    if (readyToSubmit(run, num, ctx)) submit(run, num, g.name, ctx);
+  }
+}
+
+function scale(run: RunRecord, g: GroupState, used: Set<number>, ctx: ReconcileContext): void {
+  const live = run.replicas.filter((r) => isLive(r) && groupOf(r) === g.name && r.deployment === run.deployment);
+  if (live.length > g.desired) {
+    // The reconciler's stop effect drains each victim's in-flight requests before its container stops.
+    const candidates = live.map((r) => ({ num: r.num, deployment: r.deployment, status: candidateStatus(r), ready: r.ready, replica: r }));
+    for (const c of pickReplicasToStop(candidates, live.length - g.desired, run.deployment)) requestStop(c.replica, false, 'scaled_down', ctx.now);
+    return;
+  }
+  submitMissing(run, g, g.desired - live.length, used, ctx);
+}
+
+function rollOut(run: RunRecord, g: GroupState, used: Set<number>, ctx: ReconcileContext): void {
+  const n = g.desired;
+  const ofGroup = (r: ReplicaRecord) => isLive(r) && groupOf(r) === g.name;
+  const outdated = () => run.replicas.filter((r) => ofGroup(r) && r.deployment < run.deployment);
   // Old replicas that serve nothing are stopped at once: they cannot protect availability.
   for (const r of outdated()) if (!(r.status === 'running' && r.ready)) requestStop(r, false, 'deployment_replaced', ctx.now);
-  const current = run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment);
+  const current = run.replicas.filter((r) => ofGroup(r) && r.deployment === run.deployment);
   const currentReady = current.filter((r) => r.ready).length;
   let old = outdated();
   // Each new ready replica retires one old one (keep at most n serving, never fewer than before).
@@ -134,13 +157,8 @@ function rollOut(run: RunRecord, ctx: ReconcileContext): void {
   }
   const starting = current.filter((r) => !r.ready).length;
   const total = current.length + old.length;
-  let budget = current.length < n ? Math.max(starting === 0 && total < n + 1 ? 1 : 0, n - total) : 0;
-  const used = new Set(current.map((r) => r.num));
-  for (let num = 0; budget > 0; num++) {
-    if (used.has(num)) continue;
-    budget--;
-    if (readyToSubmit(run, num, ctx)) submit(run, num, ctx);
-  }
+  const budget = current.length < n ? Math.max(starting === 0 && total < n + 1 ? 1 : 0, n - total) : 0;
+  submitMissing(run, g, budget, used, ctx);
 }
 
 function latestOf(run: RunRecord, num: number): ReplicaRecord | undefined {
@@ -180,19 +198,21 @@ function readyToSubmit(run: RunRecord, num: number, ctx: ReconcileContext): bool
   return ctx.now >= lastFinishedAt + backoffDelayMs(count, ctx.backoffBaseMs);
 }
 
-function submit(run: RunRecord, num: number, ctx: ReconcileContext): void {
+function submit(run: RunRecord, num: number, group: string, ctx: ReconcileContext): void {
   const previous = run.replicas.filter((r) => r.num === num).map((r) => r.submission);
   const submission = previous.length > 0 ? Math.max(...previous) + 1 : run.submissionBase;
   run.replicas.push({
     id: `${run.name}-${num}-${submission}`,
     num,
+    // Only runs with explicit groups label their replicas: plain runs keep the records they always had.
+    ...(run.settings.groups ? { group } : {}),
     submission,
     deployment: run.deployment,
     status: 'submitted',
     ready: false,
     probes: initialProbes(run.settings),
     backend: ctx.backend,
-    instance: ctx.instance,
+    ...(ctx.instance !== undefined ? { instance: ctx.instance } : {}),
     submittedAt: ctx.now,
   });
 }
@@ -203,7 +223,8 @@ function checkCrashLoop(run: RunRecord, ctx: ReconcileContext): void {
   if (n === 0 || run.replicas.some((r) => isLive(r) && r.deployment < run.deployment)) return;
   const deployment = run.replicas.filter((r) => r.deployment === run.deployment);
   if (deployment.some((r) => r.readyAt !== undefined) || deployment.some(isLive)) return;
-  const failures = Array.from({ length: n }, (_, num) => consecutiveFailures(run, num));
+  const nums = groupStates(run).flatMap((g) => Array.from({ length: g.desired }, (_, i) => g.firstNum + i));
+  const failures = nums.map((num) => consecutiveFailures(run, num));
   if (!failures.every((f) => f.count >= ctx.crashLoopLimit)) return;
   const retry = run.settings.retry;
   if (retry && retry.onEvents.includes('error') && ctx.now - run.submittedAt < retry.durationSeconds * 1000) return;

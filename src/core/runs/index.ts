@@ -1,5 +1,6 @@
 export * from './changes.js';
 export * from './commands.js';
+export * from './groups.js';
 export * from './image.js';
 export * from './names.js';
 export * from './requirements.js';
@@ -7,3 +8,4 @@ export * from './service-input.js';
 export * from './settings.js';
 export * from './spec.js';
 export * from './support.js';
+export * from './repo-spec.js';

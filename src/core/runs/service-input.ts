@@ -34,11 +34,27 @@ export type VolumeInput =
   | { type: 'network'; name: string[]; path: string }
   | { type: 'instance'; instance_path: string; path: string; optional: boolean };
 
+/** One replica group (`groups:`, or the legacy `replicas: [..]`): what it overrides of the top-level fields. */
+export interface GroupInput {
+  name: string;
+  replicas: Range;
+  scaling?: unknown;
+  resources?: ResourcesSpec | undefined;
+  commands?: string[] | undefined;
+  image?: string | undefined;
+  python?: string | undefined;
+  nvcc?: boolean | undefined;
+  docker?: boolean | undefined;
+  privileged?: boolean | undefined;
+}
+
 export interface ServiceInput {
   type: 'service';
   name?: string | undefined;
   port: { local_port?: number; container_port: number };
   replicas: Range | readonly unknown[];
+  /** Explicit replica groups; `replicas` is then the sum of their ranges. */
+  groups?: readonly GroupInput[] | undefined;
   scaling?: unknown;
   model?: ModelInput | undefined;
   auth: boolean;

@@ -1,9 +1,11 @@
 /**
  * Service config → the run settings the reconciler, prober and router use (state schema `RunSettings`).
  * Replica ranges start at `min` (0 → no replica until traffic arrives; the route holds requests because it can
- * scale from zero); an autoscaler then moves `desiredReplicas` within [min, max] (`setDesired`).
+ * scale from zero); an autoscaler then moves `desiredReplicas` within [min, max] (`setDesired`), per replica group
+ * when the service has `groups` (each with its own range and scaling, see groups.ts).
  */
-import type { RunSettings, ProbeSettings } from '../state/schema.js';
+import type { GroupSettings, RunSettings, ProbeSettings } from '../state/schema.js';
+import { withGroupDesired } from './groups.js';
 import type { ServiceInput } from './service-input.js';
 
 /** `stop_duration: off` would wait forever; an hour is the longest a stop may take. */
@@ -50,9 +52,16 @@ export function buildSettings(config: ServiceInput): RunSettings {
   } else {
     probes = [];
   }
+  const groups = config.groups?.map((g): GroupSettings => ({
+    name: g.name,
+    replicas: { min: g.replicas.min, max: g.replicas.max ?? g.replicas.min },
+    autoscaling: g.scaling !== undefined,
+    ...(g.scaling !== undefined ? { scaling: g.scaling } : {}),
+  }));
   const settings: RunSettings = {
     replicas: replicaRange(config),
-    autoscaling: config.scaling !== undefined,
+    // With groups: some group autoscales (the route may then hold requests while a group scales from zero).
+    autoscaling: groups ? groups.some((g) => g.autoscaling) : config.scaling !== undefined,
     probes,
     tcpCheck: probes.length === 0,
     stopDurationSeconds: config.stop_duration === 'off' ? MAX_STOP_SECONDS : Math.min(config.stop_duration, MAX_STOP_SECONDS),
@@ -62,6 +71,7 @@ export function buildSettings(config: ServiceInput): RunSettings {
     rateLimits: config.rate_limits.map((l) => ({ prefix: l.prefix, key: l.key, rps: l.rps, burst: l.burst })),
   };
   if (config.scaling !== undefined) settings.scaling = config.scaling;
+  if (groups) settings.groups = groups;
   if (config.max_duration !== 'off') settings.maxDurationSeconds = config.max_duration;
   if (config.retry) settings.retry = { onEvents: config.retry.on_events, durationSeconds: config.retry.duration };
   if (model) {
@@ -79,8 +89,14 @@ export function buildSettings(config: ServiceInput): RunSettings {
   return settings;
 }
 
-/** The autoscaler's hook: the desired replica count, clamped to the configured range. */
-export function setDesired<T extends { desiredReplicas: number; settings: RunSettings }>(run: T, n: number): T {
-  const { min, max } = run.settings.replicas;
-  return { ...run, desiredReplicas: Math.max(min, Math.min(max, Math.round(n))) };
+/**
+ * The autoscaler's hook: the desired replica count of `group` (default: the first group with a range), clamped to
+ * its range; `desiredReplicas` stays the sum over groups.
+ */
+export function setDesired<T extends { desiredReplicas: number; settings: RunSettings; desiredByGroup?: Record<string, number> | undefined }>(
+  run: T,
+  n: number,
+  group?: string,
+): T {
+  return withGroupDesired(run, n, group);
 }

@@ -3,14 +3,15 @@
  * dstack's JobConfigurator builds a job spec (dstack-notes §1.3): image or the default base image, commands
  * joined into one script run by the shell, env with every required value resolved, working_dir under
  * /workflow when relative, instance volumes as bind mounts, port = the container port, stop timeout from
- * stop_duration.
+ * stop_duration. With replica groups each group gets its own template: the top-level fields with the group's
+ * `commands`, `image`, `python`, `nvcc`, `privileged` and `resources` in their place.
  */
 import { UserError } from '../errors.js';
 import { isEnvRequired } from '../model/env.js';
 import type { ReplicaSpec } from '../model/agent-api.js';
 import { joinCommands, pythonBootstrap, resolveShell } from './commands.js';
 import { chooseImage } from './image.js';
-import type { ServiceInput } from './service-input.js';
+import type { GroupInput, ServiceInput } from './service-input.js';
 import { MAX_STOP_SECONDS } from './settings.js';
 
 export type SpecTemplate = Omit<ReplicaSpec, 'id' | 'replicaNum'>;
@@ -73,4 +74,25 @@ export function buildSpecTemplate(config: ServiceInput, ctx: SpecContext): SpecT
   }
   if (config.resources.shm_size !== undefined) spec.shmSizeBytes = config.resources.shm_size;
   return spec;
+}
+
+/** The config as one group sees it: the group's own fields replace the top-level ones. */
+export function groupConfig(config: ServiceInput, group: GroupInput): ServiceInput {
+  const { commands, image, python, nvcc, docker, privileged, resources } = group;
+  return {
+    ...config,
+    ...(commands !== undefined ? { commands } : {}),
+    ...(image !== undefined ? { image, python: undefined } : {}),
+    ...(python !== undefined ? { python, image: undefined } : {}),
+    ...(nvcc !== undefined ? { nvcc } : {}),
+    ...(docker !== undefined ? { docker } : {}),
+    ...(privileged !== undefined ? { privileged } : {}),
+    ...(resources !== undefined ? { resources } : {}),
+  };
+}
+
+/** One spec template per replica group, by group name; undefined for a service without `groups`. */
+export function buildGroupSpecTemplates(config: ServiceInput, ctx: SpecContext): Record<string, SpecTemplate> | undefined {
+  if (!config.groups) return undefined;
+  return Object.fromEntries(config.groups.map((g) => [g.name, buildSpecTemplate(groupConfig(config, g), ctx)]));
 }

@@ -18,13 +18,13 @@ const has = (raw: Record<string, unknown>, key: string) => raw[key] !== undefine
 const nonEmpty = (raw: Record<string, unknown>, key: string) => Array.isArray(raw[key]) ? (raw[key] as unknown[]).length > 0 : has(raw, key);
 
 const CHECKS: Check[] = [
-  // Placement on fleets and SSH hosts comes with the fleets issue; until then everything runs locally.
-  (raw) => (nonEmpty(raw, 'fleets') ? { error: notYet('fleets', 'runs are placed on the local machine') } : undefined),
-  (raw) => (nonEmpty(raw, 'instances') ? { error: notYet('instances', 'runs are placed on the local machine') } : undefined),
-  (raw, c) => {
+  // `fleets:` and `backends:` pick SSH fleet instances or the local machine (the daemon's placement).
+  (raw) => (nonEmpty(raw, 'instances') ? { error: notYet('instances', 'use `fleets` to pick hosts') } : undefined),
+  (raw) => {
     if (!nonEmpty(raw, 'backends')) return undefined;
     const list = Array.isArray(raw.backends) ? (raw.backends as unknown[]).map(String) : [];
-    return list.includes('local') ? undefined : { error: notYet('backends', `only the local backend exists; got ${list.join(', ')}`) };
+    const unknown = list.filter((b) => !['local', 'ssh', 'remote'].includes(b));
+    return unknown.length === 0 ? undefined : { error: notYet('backends', `only \`local\` and SSH fleets (\`ssh\`, \`remote\`) exist; got ${unknown.join(', ')}`) };
   },
   (raw) => (nonEmpty(raw, 'regions') ? { warning: '`regions` is ignored: the local backend has one region' } : undefined),
   (raw) => (nonEmpty(raw, 'availability_zones') ? { warning: '`availability_zones` is ignored by the local backend' } : undefined),
@@ -37,12 +37,10 @@ const CHECKS: Check[] = [
   (raw) => (has(raw, 'utilization_policy') ? { error: notYet('utilization_policy') } : undefined),
   (raw) => (has(raw, 'gateway') && raw.gateway !== false ? { error: notYet('gateway', 'services are published by the local proxy') } : undefined),
   (raw) => (has(raw, 'https') && raw.https !== 'auto' ? { warning: '`https` has no effect without a gateway: the local proxy serves HTTP' } : undefined),
-  (raw) => (nonEmpty(raw, 'files') ? { error: notYet('files') } : undefined),
-  (raw) => (nonEmpty(raw, 'repos') ? { error: notYet('repos') } : undefined),
-  (raw) => (has(raw, 'single_branch') ? { warning: '`single_branch` is ignored (no repos yet)' } : undefined),
+  (raw) => (has(raw, 'single_branch') ? { warning: '`single_branch` is ignored: a `repos:` URL is cloned with `branch` only' } : undefined),
   (raw) => (raw.docker === true ? { error: notYet('docker', 'Docker-in-Docker') } : undefined),
   (raw) => (raw.dstack === true ? { error: notYet('dstack') } : undefined),
-  (raw) => (has(raw, 'groups') || Array.isArray(raw.replicas) ? { error: notYet('replica groups') } : undefined),
+  (_raw, c) => (c.groups?.some((g) => g.docker === true || (g.resources?.gpu.count.min ?? 0) > 0) ? { error: 'replica groups with `docker: true` or GPUs are not supported yet (Docker-in-Docker; GPUs on the local backend)' } : undefined),
   (raw) => (has(raw, 'priority') ? { warning: '`priority` is ignored: runs are not queued' } : undefined),
   (raw) => (has(raw, 'setup') ? { warning: '`setup` is deprecated and ignored; put these commands in `commands`' } : undefined),
   (raw) => (has(raw, 'home_dir') ? { warning: '`home_dir` is deprecated and ignored' } : undefined),

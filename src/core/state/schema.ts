@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { JobStatus, RunStatus, InstanceStatus, RepoInfo } from '../api.js';
-import { ReplicaSpec } from '../model/agent-api.js';
+import { HostInfo, ReplicaSpec } from '../model/agent-api.js';
 
 export const STATE_VERSION = 1;
 
@@ -38,6 +38,16 @@ export const RateLimitSettings = z.object({
   burst: z.number(),
 });
 
+/** One replica group (`groups:`): its own range and scaling; its spec template is in `RunRecord.specTemplates`. */
+export const GroupSettings = z.object({
+  name: z.string(),
+  replicas: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
+  autoscaling: z.boolean(),
+  /** Normalized `scaling` block of the group. */
+  scaling: z.unknown().optional(),
+});
+export type GroupSettings = z.infer<typeof GroupSettings>;
+
 /** What the reconciler, prober and router need from a service config, in plain numbers. */
 export const RunSettings = z.object({
   replicas: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
@@ -56,6 +66,8 @@ export const RunSettings = z.object({
   stripPrefix: z.boolean(),
   model: ModelSettings.optional(),
   rateLimits: z.array(RateLimitSettings),
+  /** Explicit replica groups; absent = one implicit group "0" made of `replicas` and `scaling` above. */
+  groups: z.array(GroupSettings).optional(),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 
@@ -66,6 +78,8 @@ export const ReplicaRecord = z.object({
   /** Agent replica id and container name: `<run>-<num>-<submission>`. */
   id: z.string(),
   num: z.number().int().nonnegative(),
+  /** The replica group it belongs to; absent = the implicit group "0" (state written before groups existed). */
+  group: z.string().optional(),
   submission: z.number().int().nonnegative(),
   deployment: z.number().int().nonnegative(),
   status: JobStatus,
@@ -90,6 +104,9 @@ export const ReplicaRecord = z.object({
   removed: z.boolean().optional(),
   /** Set when the daemon decided to stop this replica; the loop drains then stops it on the agent. */
   stop: z.object({ abort: z.boolean(), reason: z.string(), at: z.number() }).optional(),
+  /** Placement on a fleet instance (issue 5): blocks taken and GPU ids given; absent on the local backend. */
+  blocks: z.number().int().positive().optional(),
+  gpuIds: z.array(z.string()).optional(),
 });
 export type ReplicaRecord = z.infer<typeof ReplicaRecord>;
 
@@ -107,6 +124,8 @@ export const RunRecord = z.object({
   settings: RunSettings,
   /** Replica spec of the current deployment, minus the per-replica fields (id, replicaNum). */
   specTemplate: ReplicaSpec.omit({ id: true, replicaNum: true }),
+  /** With explicit replica groups: the spec template of each group, by group name (`specTemplate` = the first). */
+  specTemplates: z.record(z.string(), ReplicaSpec.omit({ id: true, replicaNum: true })).optional(),
   status: RunStatus,
   statusMessage: z.string().optional(),
   error: z.string().optional(),
@@ -116,11 +135,26 @@ export const RunRecord = z.object({
   finishedAt: z.number().optional(),
   deployment: z.number().int().nonnegative(),
   desiredReplicas: z.number().int().nonnegative(),
+  /** With explicit replica groups: the desired count of each group (`desiredReplicas` is their sum). */
+  desiredByGroup: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** Submission numbers continue across runs of the same name so container names never clash. */
   submissionBase: z.number().int().nonnegative().default(0),
   replicas: z.array(ReplicaRecord),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
+
+/** How the SSH backend reaches a fleet host (src/core/fleets/types.ts SshTarget), kept so a restart reconnects. */
+export const SshTargetRecord = z.object({
+  instance: z.string(),
+  fleet: z.string(),
+  hostname: z.string(),
+  port: z.number().int(),
+  user: z.string(),
+  identityFile: z.string(),
+  proxyJump: z.object({ hostname: z.string(), port: z.number().int(), user: z.string(), identityFile: z.string() }).optional(),
+  internalIp: z.string().optional(),
+  blocks: z.union([z.number().int().positive(), z.literal('auto')]),
+});
 
 export const InstanceRecord = z.object({
   name: z.string(),
@@ -128,8 +162,16 @@ export const InstanceRecord = z.object({
   backend: z.string(),
   status: InstanceStatus,
   unreachable: z.boolean().default(false),
+  /** When the host became unreachable; its replicas fail over once the loss window has passed. */
+  unreachableSince: z.number().optional(),
   createdAt: z.number(),
   error: z.string().optional(),
+  /** SSH fleet hosts: the target, the latest provisioning message, the agent's host info once joined. */
+  target: SshTargetRecord.optional(),
+  progress: z.string().optional(),
+  host: HostInfo.optional(),
+  /** `blocks` resolved against the host's GPUs (resolveBlocks) once the host info is known. */
+  blocks: z.number().int().positive().optional(),
 });
 export type InstanceRecord = z.infer<typeof InstanceRecord>;
 
@@ -139,6 +181,7 @@ export const FleetRecord = z.object({
   status: z.enum(['submitted', 'active', 'terminating', 'terminated', 'failed']),
   createdAt: z.number(),
   configRaw: z.unknown(),
+  configPath: z.string().optional(),
 });
 export type FleetRecord = z.infer<typeof FleetRecord>;
 

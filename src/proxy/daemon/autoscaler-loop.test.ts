@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+import { desiredOf, setDesired } from '../../core/runs/index.js';
 import { AutoscalerLoop, type AutoscalerLoopOptions, type LoadSource } from './autoscaler-loop.js';
 
 const scaling = { metric: 'rps', target: 2, window: 30, scale_up_delay: 5, scale_down_delay: 10 };
@@ -107,5 +108,96 @@ describe('AutoscalerLoop', () => {
     await new Promise((r) => setTimeout(r, 50));
     stop();
     expect(w.state.run.desiredReplicas).toBe(1);
+  });
+});
+
+/** A world with replica groups: setDesired is core's (per group, clamped), as ControlPlane uses it. */
+function groupedWorld() {
+  const web = { name: 'web', replicas: { min: 0, max: 3 }, autoscaling: true, scaling };
+  const api = { name: 'api', replicas: { min: 1, max: 4 }, autoscaling: true, scaling: { ...scaling, target: 10, window: 60, scale_up_delay: 20 } };
+  const fixed = { name: 'fixed', replicas: { min: 1, max: 1 }, autoscaling: false };
+  const base = run({ desiredReplicas: 2 });
+  const w = world({ ...base, settings: { ...base.settings, replicas: { min: 2, max: 8 }, scaling: undefined, groups: [web, api, fixed] } });
+  w.options.setDesired = (_p, _n, n, group) => {
+    w.state.run = setDesired(w.state.run, n, group);
+    return desiredOf(w.state.run, group);
+  };
+  return w;
+}
+
+describe('AutoscalerLoop with replica groups', () => {
+  it('decides per group, each with its own window, target and delays; a group without scaling keeps its count', () => {
+    const w = groupedWorld();
+    const loop = new AutoscalerLoop(w.options);
+    w.state.rps = 12;
+    loop.tick();
+    // web: 0 → 3 at once (cold start; 12 / target 2 clamped to max 3); api: 1 → 2 (target 10), never scaled before.
+    expect(w.state.run.desiredByGroup).toEqual({ web: 3, api: 2, fixed: 1 });
+    expect(w.state.windows).toEqual([30, 60]);
+    expect(w.state.run.desiredReplicas).toBe(6);
+  });
+
+  it('holds each group by its own delay after its own last change', () => {
+    const w = groupedWorld();
+    const loop = new AutoscalerLoop(w.options);
+    w.state.rps = 3;
+    loop.tick(); // web 0 → 2, api stays 1
+    expect(w.state.run.desiredByGroup).toEqual({ web: 2, api: 1, fixed: 1 });
+    w.state.rps = 25;
+    w.advance(5_000);
+    loop.tick(); // web's 5 s delay passed: → 3; api (never changed) scales at once: → 3
+    expect(w.state.run.desiredByGroup).toEqual({ web: 3, api: 3, fixed: 1 });
+    w.state.rps = 45;
+    w.advance(10_000);
+    loop.tick(); // api changed 10 s ago, its scale_up_delay is 20 s
+    expect(w.state.run.desiredByGroup?.api).toBe(3);
+    w.advance(10_000);
+    loop.tick();
+    expect(w.state.run.desiredByGroup?.api).toBe(4);
+  });
+
+  it('leaves a group in a rolling deployment alone', () => {
+    const w = groupedWorld();
+    w.state.run = { ...w.state.run, deployment: 1, replicas: [{ ...replica(0, 0), group: 'web' }] };
+    w.state.rps = 12;
+    new AutoscalerLoop(w.options).tick();
+    expect(w.state.run.desiredByGroup).toEqual({ web: 0, api: 2, fixed: 1 });
+  });
+});
+
+describe('AutoscalerLoop with a replica failing mid-scale', () => {
+  it('the failure counts as a scaling event: the next step waits scale_up_delay after it', () => {
+    const w = world(run({ desiredReplicas: 1, settings: { ...run().settings, replicas: { min: 0, max: 3 } } }));
+    w.state.run = { ...w.state.run, replicas: [replica(0, w.now())] };
+    w.state.rps = 5; // wants 3
+    w.advance(5_000);
+    w.loop.tick();
+    expect(w.state.run.desiredReplicas).toBe(3);
+    // One of the new replicas fails 4 s later; the reconciler will replace it, the desired count stays.
+    w.advance(4_000);
+    w.state.run = { ...w.state.run, replicas: [...w.state.run.replicas, { ...replica(1, w.now() - 4_000), status: 'failed', ready: false, finishedAt: w.now() }] };
+    w.state.rps = 0.5;
+    w.advance(9_999);
+    w.loop.tick();
+    expect(w.state.run.desiredReplicas).toBe(3);
+    w.advance(1);
+    w.loop.tick();
+    expect(w.state.run.desiredReplicas).toBe(1);
+  });
+});
+
+describe('AutoscalerLoop forgetting finished services', () => {
+  it('forgets a service once its last run finished, not while a run of that name is active', () => {
+    const forgotten: string[] = [];
+    const w = world(run({ settings: { ...run().settings, autoscaling: false, scaling: undefined } }));
+    const loop = new AutoscalerLoop({ ...w.options, load: { ...w.options.load, forget: (p, n) => forgotten.push(`${p}/${n}`) } });
+    loop.tick();
+    w.state.run = { ...w.state.run, status: 'terminating', terminationReason: 'stopped_by_user' };
+    loop.tick();
+    expect(forgotten).toEqual([]);
+    w.state.run = { ...w.state.run, status: 'terminated' };
+    loop.tick();
+    loop.tick();
+    expect(forgotten).toEqual(['main/svc']);
   });
 });

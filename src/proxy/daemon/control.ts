@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { ApplyRequest, Offer, PlanRequest, RunPlan, RunView } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import { endRun, isFinal } from '../../core/reconcile/index.js';
-import { ANY_REQUIREMENTS, randomRunName, requirementsOf, setDesired, type Requirements } from '../../core/runs/index.js';
+import { ANY_REQUIREMENTS, desiredOf, randomRunName, requirementsOf, setDesired, type Requirements } from '../../core/runs/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { Backend } from '../../backends/backend.js';
@@ -41,7 +41,7 @@ export class ControlPlane {
   }
 
   async plan(req: PlanRequest): Promise<RunPlan> {
-    const prepared = await prepareRun(req.config, this.o, this.o.random);
+    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
     const offers = await this.o.backend.offers(prepared.requirements);
     const current = this.activeRun(prepared.name);
     const diff = current ? prepared.diff(current) : undefined;
@@ -67,9 +67,10 @@ export class ControlPlane {
   }
 
   private async applyNow(req: ApplyRequest): Promise<RunView> {
-    const prepared = await prepareRun(req.config, this.o, this.o.random);
+    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
     const offers = await this.o.backend.offers(prepared.requirements);
-    if (!offers.some((o) => o.availability === 'available' || o.availability === 'idle')) {
+    // A busy fleet host may still have free blocks; placement decides, and the run waits when nothing fits.
+    if (!offers.some((o) => o.availability === 'available' || o.availability === 'idle' || (o.backend === 'ssh' && o.availability === 'busy'))) {
       throw new UserError('NO_OFFERS', 'No matching instance offers available.', {
         hint: 'The local machine does not meet the `resources` of this configuration; lower them or add capacity.',
       });
@@ -85,6 +86,10 @@ export class ControlPlane {
           current.config = prepared.parsed.config;
           current.settings = prepared.settings;
           current.specTemplate = prepared.specTemplate;
+          if (req.repo !== undefined) current.repo = req.repo;
+          else delete current.repo;
+          if (prepared.specTemplates) current.specTemplates = prepared.specTemplates;
+          else delete current.specTemplates;
           if (diff.redeploy || diff.action === 'none') current.deployment += 1;
           const { min, max } = prepared.settings.replicas;
           current.desiredReplicas = prepared.settings.autoscaling ? Math.max(min, Math.min(max, current.desiredReplicas)) : min;
@@ -110,6 +115,7 @@ export class ControlPlane {
       ...(req.repo !== undefined ? { repo: req.repo } : {}),
       settings: prepared.settings,
       specTemplate: prepared.specTemplate,
+      ...(prepared.specTemplates ? { specTemplates: prepared.specTemplates } : {}),
       // dstack: a run with nothing to start yet (scaled to zero) is pending, not submitted.
       status: prepared.settings.replicas.min === 0 ? 'pending' : 'submitted',
       submittedAt: now,
@@ -162,18 +168,22 @@ export class ControlPlane {
   }
 
   /**
-   * The autoscaler's entry point: sets a run's desired replica count, clamped to its `replicas` range
-   * (`setDesired`). Returns the count in effect, or undefined when the run is not active.
+   * The autoscaler's entry point: sets the desired replica count of a replica group (default: the run's first
+   * group with a range), clamped to its range (`setDesired`). Returns the group's count in effect, or undefined
+   * when the run is not active.
    */
-  setDesiredReplicas(project: string, name: string, n: number): number | undefined {
+  setDesiredReplicas(project: string, name: string, n: number, group?: string): number | undefined {
     const run = this.o.store.state.runs.find((r) => r.name === name && r.project === project && !isDone(r) && !r.terminationReason);
     if (!run) return undefined;
-    const next = setDesired(run, n).desiredReplicas;
-    if (next !== run.desiredReplicas) {
-      this.o.store.update(() => void (run.desiredReplicas = next));
+    const next = setDesired(run, n, group);
+    if (next.desiredReplicas !== run.desiredReplicas || JSON.stringify(next.desiredByGroup) !== JSON.stringify(run.desiredByGroup)) {
+      this.o.store.update(() => {
+        run.desiredReplicas = next.desiredReplicas;
+        if (next.desiredByGroup) run.desiredByGroup = next.desiredByGroup;
+      });
       this.changed(run);
     }
-    return next;
+    return desiredOf(next, group);
   }
 
   offers(requirements: Requirements = ANY_REQUIREMENTS): Promise<Offer[]> {

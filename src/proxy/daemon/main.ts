@@ -4,18 +4,22 @@
  * SIGTERM/SIGINT a graceful close that leaves every replica running.
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../../core/api.js';
 import { backoffBaseFromEnv } from '../../core/reconcile/index.js';
 import { loadOrCreateHomeConfig, type HomeConfig } from '../../core/home/config-file.js';
 import { resolveHome } from '../../core/home/paths.js';
 import { createStateStore, loadState } from '../../core/state/store.js';
+import { CompositeBackend } from '../../backends/composite.js';
 import { LocalBackend } from '../../backends/local/index.js';
+import { SshBackend, type SshBackendOptions } from '../../backends/ssh/index.js';
 import { DSTACK_VERSION } from '../../backends/version.js';
 import { makeAuthenticate } from '../http/auth.js';
 import { createProxyServer } from '../http/server.js';
 import { makeForwarder } from '../http/forward.js';
 import { createModelsHandler } from '../models/handler.js';
 import { fetchTokenizerConfig } from '../models/hf.js';
+import { RateLimiter } from '../routing/rate-limiter.js';
 import { MemoryRouteTable } from '../routing/route-table.js';
 import { ServiceStats } from '../stats/service-stats.js';
 import { createControlApi } from './api/router.js';
@@ -25,6 +29,7 @@ import { ControlPlane } from './control.js';
 import { acquireDaemonLock } from './lock.js';
 import { removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
 import { RunEvents } from './events.js';
+import { FleetManager, parseFleetConfig } from './fleets.js';
 import { createDaemonLogger, type Log } from './log.js';
 import { createMetricsHandler } from './metrics.js';
 import { StateModelRegistry } from './model-registry.js';
@@ -46,6 +51,10 @@ export interface DaemonOptions {
   autoscaleTickMs?: number;
   /** Exit the process when the lock is compromised (default true; tests pass false). */
   exitOnCompromise?: boolean;
+  /** How long a fleet host may stay unreachable before its replicas are replaced elsewhere (default 30 s). */
+  hostLossMs?: number;
+  /** Where fleet hosts run their agent (default port 10998, `~/.dstack/agent`); tests pick their own. */
+  ssh?: Pick<SshBackendOptions, 'agentPort' | 'remoteDir' | 'agentBinary'>;
 }
 
 export interface Daemon {
@@ -92,7 +101,19 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const events = new RunEvents();
     const routes = new MemoryRouteTable();
     cleanups.push(() => routes.close());
-    const backend = new LocalBackend({ dir: paths.localAgentDir, version: DSTACK_VERSION, env, log });
+    const local = new LocalBackend({ dir: paths.localAgentDir, version: DSTACK_VERSION, env, log });
+    // Late-bound: the SSH backend reports reachability to the fleet manager, which needs the backend itself.
+    let fleets: FleetManager | undefined;
+    const ssh = new SshBackend({
+      knownHostsPath: join(paths.serverDir, 'known_hosts'),
+      log,
+      clock,
+      env,
+      onReachability: (instance, reachable, error) => fleets?.setReachable(instance, reachable, error),
+      ...options.ssh,
+    });
+    const backend = new CompositeBackend(local, ssh);
+    const fleetEvents = new RunEvents();
     const startedAt = clock();
     const reconciler = new Reconciler({
       store,
@@ -106,7 +127,25 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       crashLoopLimit: 3,
       readTimeoutMs: Number(env.DSTACK_SERVICE_CLIENT_TIMEOUT ?? 60) * 1000,
       afterTick: () => prober.tick(),
+      usesFleets: (backends) => backend.usesFleets(backends),
+      ...(options.hostLossMs !== undefined ? { hostLossMs: options.hostLossMs } : {}),
+      onInstanceDisconnect: (instance, e) => fleets?.setReachable(instance, false, e),
+      onInstanceSnapshot: (instance) => fleets?.setReachable(instance, true),
     });
+    fleets = new FleetManager({
+      store,
+      ssh,
+      events: fleetEvents,
+      parseFleet: parseFleetConfig,
+      project: home.default_project,
+      clock,
+      log,
+      onCapacity: () => reconciler.kick(),
+      onInstanceRemoved: (instance) => reconciler.forgetInstance(instance),
+      ...(env.HOME ? { homeDir: env.HOME } : {}),
+    });
+    // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents.
+    fleets.start();
     const prober = new Prober({
       runs: () => store.state.runs,
       connection: (i) => reconciler.connection(i),
@@ -148,15 +187,18 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       const r = store.state.runs.find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
       if (r) control.setDesiredReplicas(project, run, 1);
     };
+    const limiter = new RateLimiter();
     const server = createProxyServer({
       routes,
       authenticate,
       stats,
+      limiter,
       clock,
       log: (line: string) => log(line),
       controlApi: createControlApi({
         control,
         events,
+        fleets: { manager: fleets, events: fleetEvents },
         adminToken: () => home.token,
         metrics: createMetricsHandler({ runs: () => store.state.runs, stats, clock }),
         health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - startedAt) / 1000, home: paths.home }),
@@ -172,8 +214,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     });
     const autoscaler = new AutoscalerLoop({
       runs: () => store.state.runs,
-      load: { rps: rpsOver, inFlight: (project, run) => stats.inFlight(project, run) },
-      setDesired: (project, run, n) => control.setDesiredReplicas(project, run, n),
+      load: {
+        rps: rpsOver,
+        inFlight: (project, run) => stats.inFlight(project, run),
+        forget: (project, run) => {
+          stats.forget(project, run);
+          limiter.forget(`${project}/${run}`);
+        },
+      },
+      setDesired: (project, run, n, group) => control.setDesiredReplicas(project, run, n, group),
       clock,
       tickMs: options.autoscaleTickMs ?? (Number(env.DSTACK_AUTOSCALER_TICK_MS) || 3_000),
       log,

@@ -5,6 +5,7 @@
  */
 import { UserError } from '../../core/errors.js';
 import {
+  buildGroupSpecTemplates,
   buildSettings,
   buildSpecTemplate,
   checkSupport,
@@ -15,8 +16,11 @@ import {
   type ChangeSet,
   type Requirements,
   type ServiceInput,
+  type RepoConfigInput,
   type SpecTemplate,
+  withRepo,
 } from '../../core/runs/index.js';
+import type { RepoInfo } from '../../core/api.js';
 import type { RunRecord, RunSettings } from '../../core/state/schema.js';
 
 export interface ParsedConfig {
@@ -42,12 +46,15 @@ export interface PreparedRun {
   parsed: ParsedConfig;
   settings: RunSettings;
   specTemplate: SpecTemplate;
+  /** One template per replica group when the service has `groups`. */
+  specTemplates: Record<string, SpecTemplate> | undefined;
   requirements: Requirements;
   warnings: string[];
   diff(current: RunRecord): ChangeSet;
 }
 
-export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number): Promise<PreparedRun> {
+/** `repo`: the code archive the CLI packed (PlanRequest.repo); it goes into the specs and the diff. */
+export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number, repo?: RepoInfo): Promise<PreparedRun> {
   const parsed = o.parseConfig(raw);
   const config = parsed.config;
   if (config.type !== 'service') {
@@ -60,7 +67,12 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
   const name = config.name ?? randomRunName(random);
   if (!RUN_NAME.test(name)) throw new UserError('INVALID_RUN_NAME', `invalid run name \`${name}\``);
   const settings = buildSettings(config);
-  const specTemplate = buildSpecTemplate(config, { project: o.project, runName: name, env: o.env });
+  const specContext = { project: o.project, runName: name, env: o.env };
+  const code = (t: SpecTemplate) => withRepo(t, config as RepoConfigInput, repo);
+  const groupTemplates = buildGroupSpecTemplates(config, specContext);
+  const specTemplates = groupTemplates && Object.fromEntries(Object.entries(groupTemplates).map(([k, t]) => [k, code(t)]));
+  // With groups, the run's `specTemplate` is its first group's (what views and older code read).
+  const specTemplate = specTemplates ? Object.values(specTemplates)[0]! : code(buildSpecTemplate(config, specContext));
   const model = config.model;
   if (model?.format === 'tgi' && (model.chat_template === undefined || model.eos_token === undefined) && settings.model) {
     if (!o.resolveTokenizer) throw new UserError('TGI_TEMPLATE_UNAVAILABLE', 'set `chat_template` and `eos_token` under `model:`');
@@ -79,17 +91,26 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
     parsed,
     settings,
     specTemplate,
+    specTemplates,
     requirements: requirementsOf(config.resources),
     warnings: support.warnings,
     diff: (current) => {
-      const change = diffConfigs(current.config as Record<string, unknown>, config);
+      const change = repoDiff(diffConfigs(current.config as Record<string, unknown>, config), current.repo, repo);
       // The same YAML can still mean a different container (e.g. DSTACK_BASE_IMAGE changed on the daemon).
-      if (change.action === 'none' && JSON.stringify(current.specTemplate) !== JSON.stringify(specTemplate)) {
+      const stored = JSON.stringify([current.specTemplate, current.specTemplates]);
+      if (change.action === 'none' && stored !== JSON.stringify([specTemplate, specTemplates])) {
         return { action: 'update', changes: ['replica spec (rolling deployment)'], redeploy: true };
       }
       return change;
     },
   };
+}
+
+/** A new code archive (an edited file, even uncommitted) is a rolling deployment, as dstack's code diff is. */
+function repoDiff(change: ChangeSet, before: RepoInfo | undefined, after: RepoInfo | undefined): ChangeSet {
+  if (before?.sha256 === after?.sha256) return change;
+  const action = change.action === 'recreate' ? 'recreate' : 'update';
+  return { action, changes: [...change.changes, 'repo changed (rolling deployment)'], redeploy: true };
 }
 
 export function planSummary(parsed: ParsedConfig, o: Pick<PrepareOptions, 'formatResources' | 'formatDuration'>) {

@@ -7,7 +7,7 @@
  * `tcpConnect`); that is all the check does.
  */
 import { connect } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { AgentConnection } from '../../backends/backend.js';
 import { applyProbeResult, probeDue } from '../../core/reconcile/index.js';
 import type { ProbeSettings, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
@@ -17,7 +17,7 @@ export interface ProberOptions {
   connection: (instance: string) => AgentConnection | undefined;
   update: (replicaId: string, fn: (r: ReplicaRecord, run: RunRecord) => ReplicaRecord) => void;
   clock: () => number;
-  /** Pause between TCP checks of a replica that is not listening yet. */
+  /** Pause between TCP checks of a replica that is not listening yet (default 200 ms). */
   tcpRetryMs?: number;
 }
 
@@ -27,6 +27,9 @@ export class Prober {
   /** Replicas whose port answered (in memory: after a restart the check simply runs once more). */
   private readonly listening = new Set<string>();
   private readonly dispatcher = new Agent({ connections: 4, keepAliveTimeout: 1_000 });
+  /** A re-check of ports not listening yet, sooner than the next reconciler tick (cold starts wait on it). */
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly o: ProberOptions) {}
 
@@ -42,13 +45,13 @@ export class Prober {
         if (!conn) continue;
         const { origin, dispatcher } = conn.replicaOrigin(r.hostPort);
         if (run.settings.probes.length === 0) {
-          if (!r.ready) this.tcp(r, origin, now, () => this.o.update(r.id, (x) => applyProbeResult(x, run.settings, -1, true, this.o.clock())));
+          if (!r.ready) this.tcp(r, origin, dispatcher, now, () => this.o.update(r.id, (x) => applyProbeResult(x, run.settings, -1, true, this.o.clock())));
           continue;
         }
         // HTTP probes start once the port answers: a first probe against a server still starting would fail
         // and then wait a whole `interval` (15 s by default) before the next try.
         if (!r.ready && !this.listening.has(r.id)) {
-          this.tcp(r, origin, now, () => this.listening.add(r.id));
+          this.tcp(r, origin, dispatcher, now, () => this.listening.add(r.id));
           continue;
         }
         run.settings.probes.forEach((probe, i) => {
@@ -65,6 +68,8 @@ export class Prober {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
     await this.dispatcher.close();
   }
 
@@ -77,16 +82,28 @@ export class Prober {
       .finally(() => this.inFlight.delete(key));
   }
 
-  private tcp(r: ReplicaRecord, origin: string, now: number, onListening: () => void): void {
+  private tcp(r: ReplicaRecord, origin: string, dispatcher: Dispatcher | undefined, now: number, onListening: () => void): void {
     const last = this.lastTcp.get(r.id);
-    if (last !== undefined && now - last < (this.o.tcpRetryMs ?? 500)) return;
+    const retryMs = this.o.tcpRetryMs ?? 200;
+    if (last !== undefined && now - last < retryMs) return;
     this.lastTcp.set(r.id, now);
     const url = new URL(origin);
-    this.launch(`${r.id}#tcp`, () => tcpConnect(url.hostname, Number(url.port)), (ok) => {
-      if (!ok) return;
+    // A fleet host's port is only reachable through its SSH tunnel (the dispatcher): any HTTP answer there counts.
+    const check = dispatcher ? () => answers(origin, dispatcher) : () => tcpConnect(url.hostname, Number(url.port));
+    this.launch(`${r.id}#tcp`, check, (ok) => {
+      if (!ok) return this.retrySoon(retryMs);
       this.lastTcp.delete(r.id);
       onListening();
     });
+  }
+
+  private retrySoon(ms: number): void {
+    if (this.retry || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.tick();
+    }, ms);
+    this.retry.unref();
   }
 
   private http(r: ReplicaRecord, run: RunRecord, index: number, probe: ProbeSettings, origin: string, dispatcher: Dispatcher): void {
@@ -124,6 +141,13 @@ export async function httpProbe(probe: ProbeSettings, origin: string, dispatcher
  * HTTP request is sent: any bytes back (any status) = listening; closed without a byte = not yet; still open
  * after `timeoutMs` = accepted and busy, which counts as listening.
  */
+/** Whether anything answers HTTP at `origin` through `dispatcher` (any status). */
+async function answers(origin: string, dispatcher: Dispatcher, timeoutMs = 3_000): Promise<boolean> {
+  const res = await request(origin, { dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  await res.body.dump();
+  return true;
+}
+
 export function tcpConnect(host: string, port: number, timeoutMs = 3_000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });

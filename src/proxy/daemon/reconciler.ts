@@ -16,10 +16,15 @@ import {
 import type { RunRecord, ReplicaRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { ReplicaSpecInput, ReplicaState } from '../../core/model/agent-api.js';
+import { isActive } from '../../core/reconcile/index.js';
+import { requirementsOf, type ServiceInput } from '../../core/runs/index.js';
+import { placeReplica, type Placement } from '../../core/scheduling/index.js';
 import type { RouteTable } from '../contracts.js';
 import { AgentWatch } from './agent-watch.js';
 import type { RunEvents } from './events.js';
+import { allocationsOf, fleetCapacity } from './fleets-state.js';
 import type { Log } from './log.js';
+import { RepoUploads } from './repo-upload.js';
 import { syncRoutes } from './routes-sync.js';
 
 export interface ReconcilerOptions {
@@ -35,7 +40,21 @@ export interface ReconcilerOptions {
   readTimeoutMs: number;
   /** Runs after each tick (the prober hooks in here). */
   afterTick?: () => void;
+  /**
+   * SSH fleets (src/backends/composite.ts): whether a run with these `backends:` goes to fleet instances.
+   * Absent = every replica runs on the backend's first instance, as before fleets.
+   */
+  usesFleets?: (backends: string[] | undefined) => boolean;
+  /** How long a host may stay unreachable before its replicas fail over to other hosts (default 30 s). */
+  hostLossMs?: number;
+  /** An agent's event stream broke (the fleet marks the host unreachable until its snapshot arrives again). */
+  onInstanceDisconnect?: (instance: string, e: Error) => void;
+  /** An agent's snapshot arrived: the host answers again. */
+  onInstanceSnapshot?: (instance: string) => void;
 }
+
+/** The configuration fields placement reads from a run's normalized config. */
+type PlacementConfig = Pick<ServiceInput, 'resources'> & { backends?: string[]; fleets?: string[]; instance_types?: string[] };
 
 const isDone = (run: RunRecord) => run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
 
@@ -44,16 +63,27 @@ export class Reconciler {
   private readonly connections = new Map<string, AgentConnection>();
   private readonly watches = new Map<string, AgentWatch>();
   private readonly stale = new Set<string>();
+  /** Consecutive failed agent event streams per instance (host loss, see onDisconnect). */
+  private readonly disconnects = new Map<string, number>();
+  /** Placement limits decided for replicas about to start (the record keeps instance, blocks and GPU ids). */
+  private readonly placements = new Map<string, Extract<Placement, { ok: true }>>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  readonly repoUploads: RepoUploads;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    const activeShas = () => new Set(this.o.store.state.runs.flatMap((r) => (!isDone(r) && r.repo ? [r.repo.sha256] : [])));
+    this.repoUploads = new RepoUploads({ log: (line) => this.o.log(line), activeShas, clock: () => this.o.clock() });
+  }
 
   /** Connects to the agents that hold active replicas (restart: adopt them), then ticks forever. */
   async start(): Promise<() => Promise<void>> {
-    const instances = new Set(this.activeRuns().flatMap((r) => r.replicas.map((x) => x.instance ?? 'local')));
+    // Replicas still waiting for placement (no instance yet, fleets) hold no agent to adopt.
+    const placed = (x: ReplicaRecord) => x.instance !== undefined || x.status !== 'submitted';
+    const instances = new Set(this.activeRuns().flatMap((r) => r.replicas.filter(placed).map((x) => x.instance ?? 'local')));
     for (const instance of instances) await this.connect(instance).catch((e) => this.o.log(`agent ${instance}: ${(e as Error).message}`));
     this.syncRoutes();
     const loop = (): void => {
@@ -120,13 +150,15 @@ export class Reconciler {
   private async tick(): Promise<void> {
     const now = this.o.clock();
     const effects: Effect[] = [];
+    this.failLostReplicas(now);
     for (const run of this.activeRuns()) {
+      const fleets = this.o.usesFleets?.((run.config as PlacementConfig).backends);
       const decision = reconcileRun(run, {
         now,
         backoffBaseMs: this.o.backoffBaseMs,
         crashLoopLimit: this.o.crashLoopLimit,
-        backend: this.o.backend.kind,
-        instance: this.o.backend.instances()[0] ?? 'local',
+        // With fleets, place() picks the instance when the replica starts.
+        ...(fleets ? { backend: 'ssh' } : this.o.usesFleets ? { backend: 'local', instance: 'local' } : { backend: this.o.backend.kind, instance: this.o.backend.instances()[0] ?? 'local' }),
       });
       if (JSON.stringify(decision.run) !== JSON.stringify(run)) {
         this.replaceRun(decision.run);
@@ -142,8 +174,56 @@ export class Reconciler {
   syncRoutes(): void {
     syncRoutes(this.o.routes, this.o.store.state.runs, {
       readTimeoutMs: this.o.readTimeoutMs,
-      connection: (i) => this.connections.get(i),
+      // A replica on an unreachable host leaves the route table at once (host loss).
+      connection: (i) => (this.unreachable(i) ? undefined : this.connections.get(i)),
     });
+  }
+
+  /**
+   * Drops an instance's watch and connection (its fleet host is being taken out); replicas still there (a forced
+   * delete) fail with `instance_terminated` so they are replaced elsewhere.
+   */
+  forgetInstance(instance: string): void {
+    this.failReplicasOn(instance, 'instance_terminated', `instance ${instance} was removed from its fleet`, this.o.clock());
+    this.watches.get(instance)?.stop();
+    this.watches.delete(instance);
+    const conn = this.connections.get(instance);
+    this.connections.delete(instance);
+    this.stale.delete(instance);
+    this.disconnects.delete(instance);
+    void conn?.close();
+  }
+
+  private unreachable(instance: string): boolean {
+    return this.o.store.state.instances.some((i) => i.name === instance && i.unreachable);
+  }
+
+  /**
+   * Host loss: once a host has been unreachable for the loss window, its replicas fail (`instance_unreachable`) so
+   * the decisions replace them elsewhere (placement skips unavailable hosts). When the host returns, its agent's
+   * snapshot shows these replicas as leftovers and they are stopped (onReplica), so no duplicates remain.
+   */
+  private failLostReplicas(now: number): void {
+    const window = this.o.hostLossMs ?? 30_000;
+    // `dstack ps` shows why a replica stopped serving while its host is away (the agent's next state clears it).
+    for (const i of this.o.store.state.instances.filter((x) => x.unreachable)) {
+      for (const run of this.activeRuns()) {
+        for (const r of run.replicas.filter((x) => x.instance === i.name && isActive(x) && x.statusMessage !== 'instance unreachable')) {
+          this.updateReplica(r.id, (x) => ({ ...x, statusMessage: 'instance unreachable' }));
+        }
+      }
+    }
+    const lost = this.o.store.state.instances.filter((i) => i.unreachable && i.unreachableSince !== undefined && now - i.unreachableSince >= window);
+    for (const instance of lost) this.failReplicasOn(instance.name, 'instance_unreachable', `instance ${instance.name} is unreachable`, now);
+  }
+
+  private failReplicasOn(instance: string, reason: string, error: string, now: number): void {
+    for (const run of this.activeRuns()) {
+      for (const r of run.replicas.filter((x) => x.instance === instance && isActive(x))) {
+        this.o.log(`replica ${r.id}: ${error}; replacing it`);
+        this.updateReplica(r.id, (x) => ({ ...x, status: 'failed', ready: false, reason, error, finishedAt: now }));
+      }
+    }
   }
 
   private activeRuns(): RunRecord[] {
@@ -196,6 +276,11 @@ export class Reconciler {
     try {
       const conn = await this.connect(instance);
       const spec = this.specFor(found.run, found.replica);
+      const placed = this.placements.get(id);
+      this.placements.delete(id);
+      if (placed?.gpus) spec.gpus = placed.gpus;
+      if (placed?.cpuLimit !== undefined) spec.cpuLimit = placed.cpuLimit;
+      if (placed?.memoryLimitBytes !== undefined) spec.memoryLimitBytes = Math.floor(placed.memoryLimitBytes);
       await this.prepareInstance(conn, found.run, spec);
       this.o.log(`starting replica ${id} on ${instance}`);
       const state = await conn.client.createReplica(spec);
@@ -216,22 +301,52 @@ export class Reconciler {
    * Where a submitted replica runs (issue 5: the scheduler over fleet instances); undefined = it waits (the
    * reason goes into its statusMessage) and the next tick tries again.
    */
-  private async place(_run: RunRecord, replica: ReplicaRecord): Promise<string | undefined> {
-    return replica.instance ?? 'local';
+  private async place(run: RunRecord, replica: ReplicaRecord): Promise<string | undefined> {
+    if (replica.instance !== undefined) return replica.instance;
+    if (!this.o.usesFleets) return 'local';
+    const config = run.config as PlacementConfig;
+    const { instances, runs } = this.o.store.state;
+    const placement = placeReplica(
+      {
+        runName: run.name,
+        requirements: requirementsOf(config.resources),
+        ...(config.fleets ? { fleets: config.fleets } : {}),
+        ...(config.backends ? { backends: config.backends } : {}),
+        ...(config.instance_types ? { instanceTypes: config.instance_types } : {}),
+      },
+      fleetCapacity(instances),
+      allocationsOf(runs, instances),
+    );
+    if (!placement.ok) {
+      // The replica stays submitted and the run waits; `dstack ps` shows why.
+      this.updateReplica(replica.id, (r) => ({ ...r, statusMessage: placement.reason }));
+      return undefined;
+    }
+    this.placements.set(replica.id, placement);
+    // Stored before anything awaits, so the next replica placed in this tick sees this one's allocation.
+    this.updateReplica(replica.id, (r) => {
+      const { statusMessage: _, ...rest } = r;
+      return { ...rest, instance: placement.instance, blocks: placement.blocks, ...(placement.gpus ? { gpuIds: placement.gpus.ids } : {}) };
+    });
+    return placement.instance;
   }
 
-  /** The agent spec of one replica (issue 7: replica groups pick their own template). */
+  /** The agent spec of one replica: its replica group's template (a run without groups has one). */
   private specFor(run: RunRecord, replica: ReplicaRecord): ReplicaSpecInput {
-    return { ...run.specTemplate, id: replica.id, replicaNum: replica.num };
+    const template = (replica.group !== undefined ? run.specTemplates?.[replica.group] : undefined) ?? run.specTemplate;
+    return { ...template, id: replica.id, replicaNum: replica.num };
   }
 
-  /** What the instance needs before the replica can start there (issue 8: the code archive). */
-  private async prepareInstance(_conn: AgentConnection, _run: RunRecord, _spec: ReplicaSpecInput): Promise<void> {}
+  /** What the instance needs before the replica can start there (issue 8: the code archive, once per host). */
+  private async prepareInstance(conn: AgentConnection, run: RunRecord, spec: ReplicaSpecInput): Promise<void> {
+    if (spec.repo && run.repo) await this.repoUploads.ensure(conn.instance, conn.client, run.repo);
+  }
 
   private async stopReplica(effect: Extract<Effect, { type: 'stop' }>): Promise<void> {
     const found = this.findReplica(effect.replicaId);
     if (!found) return;
     const instance = found.replica.instance ?? 'local';
+    if (!this.o.backend.instances().includes(instance)) return void this.updateReplica(effect.replicaId, (r) => applyAgentRemoved(r, this.o.clock()));
     this.syncRoutes();
     if (!effect.abort && this.o.routes.drain) {
       // In-flight requests finish before the container gets SIGTERM (bounded by stop_duration).
@@ -255,6 +370,8 @@ export class Reconciler {
   /** Removes a finished replica's container on its agent (idempotent; unknown → already gone). */
   private async removeReplica(id: string): Promise<void> {
     const instance = this.findReplica(id)?.replica.instance ?? 'local';
+    // Its host left the fleet (torn down, containers removed with it): nothing is left to remove.
+    if (!this.o.backend.instances().includes(instance)) return void this.updateReplica(id, (r) => ({ ...r, removed: true }));
     const conn = await this.connect(instance);
     try {
       await conn.client.stopReplica(id, 0);
@@ -268,6 +385,8 @@ export class Reconciler {
   }
 
   private onSnapshot(instance: string, replicas: ReplicaState[]): void {
+    this.disconnects.delete(instance);
+    this.o.onInstanceSnapshot?.(instance);
     const seen = new Map(replicas.map((r) => [r.id, r]));
     const now = this.o.clock();
     for (const run of this.o.store.state.runs) {
@@ -309,6 +428,10 @@ export class Reconciler {
   /** Forget the connection: the next attempt asks the backend again (the local backend restarts a dead agent). */
   private onDisconnect(instance: string, e: unknown): void {
     this.o.log(`agent ${instance} disconnected: ${(e as Error)?.message ?? e}`);
+    // A stream that merely ended reconnects at once; only a reconnect that fails too means the host is lost.
+    const failures = (this.disconnects.get(instance) ?? 0) + 1;
+    this.disconnects.set(instance, failures);
+    if (failures >= 2) this.o.onInstanceDisconnect?.(instance, e instanceof Error ? e : new Error(String(e)));
     // The old connection still gives replica origins, so routing goes on while the agent is away.
     this.stale.add(instance);
     this.o.backend.reset?.(instance);

@@ -2,10 +2,12 @@
  * State records → the control API's views (src/core/api.ts). Secrets in the stored config are masked here, the
  * one place a config leaves the daemon.
  */
-import type { ReplicaView, RunView } from '../../core/api.js';
+import type { FleetView, GroupView, InstanceView, ReplicaView, RunView } from '../../core/api.js';
 import { isActive } from '../../core/reconcile/index.js';
-import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
-import { policyOf } from './autoscaler-loop.js';
+import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+import { groupOf, groupStates } from '../../core/runs/index.js';
+import { groupPolicy, policyOf } from './autoscaler-loop.js';
+import { busyBlocks } from './fleets-state.js';
 
 export interface ViewContext {
   /** `http://127.0.0.1:3000` */
@@ -44,7 +46,24 @@ export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
   if (model) view.model = { name: model.name, url: modelsUrl(ctx.baseUrl, run.project), format: model.format };
   const rps = ctx.rps?.(run.project, run.name, policyOf(run)?.windowSeconds ?? 60);
   if (rps !== undefined) view.rps = rps;
+  if (run.settings.groups) view.groups = groupViews(run, ctx);
   return view;
+}
+
+/** Per replica group: running replicas, desired count, and the service's rps over the group's window. */
+function groupViews(run: RunRecord, ctx: ViewContext): GroupView[] {
+  return groupStates(run).map((g) => {
+    const view: GroupView = {
+      name: g.name,
+      running: run.replicas.filter((r) => groupOf(r) === g.name && r.status === 'running').length,
+      desired: g.desired,
+      min: g.replicas.min,
+      max: g.replicas.max,
+    };
+    const rps = ctx.rps?.(run.project, run.name, groupPolicy(g)?.windowSeconds ?? 60);
+    if (rps !== undefined) view.rps = rps;
+    return view;
+  });
 }
 
 /** Active replicas, plus the latest finished submission of each replica number with none active. */
@@ -76,6 +95,7 @@ function toReplicaView(r: ReplicaRecord, run: RunRecord): ReplicaView {
   if (r.error !== undefined) view.error = r.error;
   if (r.exitCode !== undefined) view.exitCode = r.exitCode;
   if (r.finishedAt !== undefined) view.finishedAt = r.finishedAt;
+  if (r.group !== undefined) view.group = r.group;
   return view;
 }
 
@@ -94,4 +114,45 @@ export function maskSecrets(raw: unknown): unknown {
     for (const k of Object.keys(env)) if (SECRET_KEY.test(k)) (env as Record<string, unknown>)[k] = '***';
   }
   return copy;
+}
+
+/** A fleet with its instances; `busy` = an idle host that holds live replicas (dstack shows it so). */
+export function toFleetView(fleet: FleetRecord, instances: readonly InstanceRecord[], runs: readonly RunRecord[]): FleetView {
+  return {
+    name: fleet.name,
+    project: fleet.project,
+    status: fleet.status,
+    instances: instances.map((i) => toInstanceView(i, runs)),
+    createdAt: fleet.createdAt,
+    config: maskSecrets(fleet.configRaw),
+  };
+}
+
+function toInstanceView(i: InstanceRecord, runs: readonly RunRecord[]): InstanceView {
+  const busy = busyBlocks(runs, i);
+  const view: InstanceView = {
+    name: i.name,
+    fleet: i.fleet ?? '',
+    host: i.target ? `${i.target.user}@${i.target.hostname}:${i.target.port}` : i.name,
+    status: i.status === 'idle' && busy > 0 ? 'busy' : i.status,
+    unreachable: i.unreachable,
+    backend: i.backend,
+    createdAt: i.createdAt,
+  };
+  if (i.host) {
+    view.resources = {
+      cpus: i.host.cpus,
+      memoryBytes: i.host.memoryBytes,
+      diskBytes: i.host.diskTotalBytes,
+      gpus: i.host.gpus.map((g) => ({ name: g.name, memoryMiB: g.memoryMiB, vendor: g.vendor })),
+      arch: i.host.arch,
+    };
+  }
+  if (i.progress !== undefined) view.progress = i.progress;
+  if (i.blocks !== undefined) {
+    view.blocks = i.blocks;
+    view.busyBlocks = busy;
+  }
+  if (i.error !== undefined) view.error = i.error;
+  return view;
 }

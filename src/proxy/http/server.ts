@@ -28,6 +28,8 @@ export interface ProxyServerOptions {
   /** `/proxy/models/*` (the models endpoint). */
   modelsApi?: RequestHandler;
   stats?: StatsSink;
+  /** The `rate_limits` buckets; passed in by the daemon so it can forget a finished run's. */
+  limiter?: RateLimiter;
   /** ms since the epoch; injected for rate limits and stats. */
   clock?: () => number;
   /** [0, 1); breaks ties between equally loaded replicas. */
@@ -54,7 +56,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     routes: options.routes,
     upstreams: upstreamsOf(options.routes, () => (owned = new Upstreams(options.upstreams))),
     authenticate: options.authenticate,
-    limiter: new RateLimiter(),
+    limiter: options.limiter ?? new RateLimiter(),
     stats: options.stats,
     clock: options.clock ?? Date.now,
     random: options.random ?? Math.random,

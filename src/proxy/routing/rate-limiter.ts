@@ -41,6 +41,17 @@ export class RateLimiter {
     return take(bucket, rule, now);
   }
 
+  /** Drops every bucket of `service` (`project/run`): its run finished, and a new run of that name starts afresh. */
+  forget(service: string): void {
+    const prefix = `${service}\0`;
+    for (const id of this.buckets.keys()) if (id.startsWith(prefix)) this.buckets.delete(id);
+  }
+
+  /** Buckets held (for tests and metrics). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   /** Drops buckets untouched long enough to have refilled (an idle bucket is the same as a new one). */
   private sweep(now: number, rule: RateLimitRule): void {
     const idleMs = ((1 + rule.burst) / Math.max(rule.rps, 1e-9)) * 1000;

@@ -36,4 +36,15 @@ describe('ServiceStats', () => {
     expect(snap.p99).toBeLessThan(1200.1);
     expect(stats.snapshot('p', 'other', now)).toEqual({ rps30: 0, rps60: 0, rps300: 0, inFlight: 0, p50: 0, p99: 0 });
   });
+
+  it('forget drops one service entirely: a new run of that name starts from no load', () => {
+    const stats = new ServiceStats({ clock: () => 0 });
+    const t0 = 1_000_000_000;
+    for (let s = 1; s <= 30; s++) stats.onRequest('p', 'r', t0 - s * 1000);
+    stats.onRequest('p', 'kept', t0 - 1000);
+    stats.forget('p', 'r');
+    expect(stats.snapshot('p', 'r', t0)).toMatchObject({ rps30: 0, inFlight: 0 });
+    expect(stats.totals('p', 'r')).toEqual({ requests: 0, responses: 0, latencySumMs: 0 });
+    expect(stats.snapshot('p', 'kept', t0).rps30).toBeCloseTo(1 / 30, 10);
+  });
 });

@@ -9,6 +9,9 @@ import Offer from '../../../src/commands/offer.js';
 import Ps from '../../../src/commands/ps.js';
 import Stop from '../../../src/commands/stop.js';
 import Init from '../../../src/commands/init.js';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { CommandIo } from '../../../src/commands/base.js';
 import { fakeIn, fakeOut } from '../ui/fake-streams.js';
 import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
@@ -110,9 +113,20 @@ describe('dstack offer and init', () => {
     expect(daemon.state.requests.at(-1)?.url).toBe('/api/offers?gpu=24GB..');
   });
 
-  it('init says what it did', async () => {
-    const r = await runCmd(Init, [], {});
-    expect(r.stdout).toBe('OK\n');
-    expect(r.stderr).toContain('Nothing to initialize');
+  it('init records the repo once and says what it did', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'dstack-init-'));
+    try {
+      const first = await runCmd(Init, [], { DSTACK_HOME: home });
+      expect(first.stdout).toBe('OK\n');
+      expect(first.stderr).toContain('Recorded repo');
+      const again = await runCmd(Init, [], { DSTACK_HOME: home });
+      expect(again.stdout).toBe('OK\n');
+      expect(again.stderr).toContain('Already recorded repo');
+      const file = JSON.parse(await readFile(path.join(home, 'repos.json'), 'utf8')) as { repos: unknown[] };
+      expect(file.repos).toHaveLength(1);
+      expect((await stat(path.join(home, 'repos.json'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

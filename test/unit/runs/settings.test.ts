@@ -33,10 +33,10 @@ describe('buildSettings', () => {
 
 describe('checkSupport', () => {
   it('errors for fields whose behaviour would change if ignored, warnings for harmless ones', () => {
-    const raw = { type: 'service', fleets: ['f'], schedule: { cron: '* * * * *' }, max_price: 1, regions: ['x'], gateway: 'gw' };
+    const raw = { type: 'service', backends: ['aws'], schedule: { cron: '* * * * *' }, max_price: 1, regions: ['x'], gateway: 'gw' };
     const r = checkSupport(raw, service());
     expect(r.errors).toEqual([
-      '`fleets` is not supported yet (runs are placed on the local machine)',
+      '`backends` is not supported yet (only `local` and SSH fleets (`ssh`, `remote`) exist; got aws)',
       '`schedule` is not supported yet',
       '`gateway` is not supported yet (services are published by the local proxy)',
     ]);

@@ -4,18 +4,22 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { ApplyRequest, PlanRequest, type Health } from '../../../core/api.js';
+import { ApplyRequest, FleetApplyRequest, FleetPlanRequest, PlanRequest, type Health } from '../../../core/api.js';
 import { UserError } from '../../../core/errors.js';
 import { Resources } from '../../../core/model/resources.js';
 import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../../core/runs/index.js';
 import type { ControlPlane } from '../control.js';
 import type { RunEvents } from '../events.js';
+import type { FleetManager } from '../fleets.js';
+import { streamFleetEvents } from './fleet-events.js';
 import { bearer, readJson, sendError, sendJson, tokenMatches } from './http.js';
 import { streamRunEvents } from './run-events.js';
 
 export interface ControlApiOptions {
   control: ControlPlane;
   events: RunEvents;
+  /** SSH fleets; absent = the fleet routes answer 501. */
+  fleets?: { manager: FleetManager; events: RunEvents };
   adminToken: () => string;
   health: () => Health;
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -51,8 +55,19 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
     }],
     ['GET', /^\/api\/runs\/([^/]+)\/events$/, (req, res, [name]) => streamRunEvents(req, res, control, o.events, name!)],
     ['GET', /^\/api\/offers$/, async (_req, res, _p, url) => sendJson(res, 200, { offers: await control.offers(offerQuery(url)) })],
-    ['GET', /^\/api\/fleets$/, (_req, res) => sendJson(res, 200, { fleets: [] })],
   ];
+  const f = o.fleets;
+  if (f) {
+    routes.push(
+      ['POST', /^\/api\/fleets\/plan$/, async (req, res) => sendJson(res, 200, f.manager.plan(parse(FleetPlanRequest, await readJson(req))))],
+      ['POST', /^\/api\/fleets\/apply$/, async (req, res) => sendJson(res, 200, await f.manager.apply(parse(FleetApplyRequest, await readJson(req))))],
+      ['GET', /^\/api\/fleets$/, (_req, res, _p, url) => sendJson(res, 200, { fleets: f.manager.list(flag(url, 'all')) })],
+      ['GET', /^\/api\/fleets\/([^/]+)\/events$/, (req, res, [name]) => streamFleetEvents(req, res, f.manager, f.events, name!)],
+      ['GET', /^\/api\/fleets\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, f.manager.get(name!))],
+      // `?force=1` takes hosts out even while runs have replicas there.
+      ['DELETE', /^\/api\/fleets\/([^/]+)$/, (_req, res, [name], url) => sendJson(res, 200, f.manager.delete(name!, flag(url, 'force')))],
+    );
+  }
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

@@ -1,0 +1,343 @@
+/**
+ * SSH fleets in the daemon (issue 5, dstack-notes §5): plan, apply, list, get and delete of `type: fleet`
+ * configurations over state and the SSH backend. Apply answers at once; each added host is provisioned in the
+ * background (in parallel) with its progress stored on its instance record, so `GET /api/fleets/:name/events`
+ * shows it live. A host that fails is reported (terminated with its error) while the others join; a fleet with
+ * one joined host is `active`, with all failed `failed`. Hosts holding live replicas are never taken out unless
+ * forced. After a restart, joined hosts come back from state and interrupted provisioning starts over.
+ */
+import { homedir } from 'node:os';
+import { dirname } from 'node:path';
+import type { FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '../../core/api.js';
+import { DstackError, UserError } from '../../core/errors.js';
+import { diffHosts, hostKey, resolveBlocks, sshTargets, type SshTarget } from '../../core/fleets/index.js';
+import { parseConfigObject } from '../../core/config/load.js';
+import type { FleetConfig } from '../../core/model/fleet.js';
+import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
+import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
+import type { StateStore } from '../../core/state/store.js';
+import type { SshBackend } from '../../backends/ssh/index.js';
+import type { RunEvents } from './events.js';
+import { fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
+import { toFleetView } from './views.js';
+
+export interface FleetManagerOptions {
+  store: StateStore;
+  ssh: Pick<SshBackend, 'setTargets' | 'provision' | 'teardown'>;
+  /** Fleet change notifications, keyed by fleet name. */
+  events: RunEvents;
+  /** The config language's parser for a raw `type: fleet` object (throws ConfigError). */
+  parseFleet: (raw: unknown) => FleetConfig;
+  project: string;
+  clock: () => number;
+  log: (line: string) => void;
+  /** Capacity changed (a host joined or left): the reconciler places waiting replicas. */
+  onCapacity: () => void;
+  /** A host left: the reconciler drops its connection and watch. */
+  onInstanceRemoved: (instance: string) => void;
+  homeDir?: string;
+  random?: () => number;
+}
+
+/** A raw `type: fleet` object through the same schema the CLI validated it with. */
+export function parseFleetConfig(raw: unknown): FleetConfig {
+  const config = parseConfigObject(raw, '<applied fleet configuration>');
+  if (config.type !== 'fleet') {
+    throw new UserError('NOT_A_FLEET', `Only \`type: fleet\` configurations can be applied as fleets (got \`${String(config.type)}\`)`);
+  }
+  return config as FleetConfig;
+}
+
+interface PreparedFleet {
+  name: string;
+  config: FleetConfig;
+  targets: SshTarget[];
+  current: FleetRecord | undefined;
+  diff: ReturnType<typeof diffHosts>;
+}
+
+const FLEET_DONE = new Set(['terminated', 'failed']);
+
+export class FleetManager {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly provisioning = new Map<string, AbortController>();
+  /** Hosts being torn down: one teardown per host at a time (a second would find its connection closed). */
+  private readonly tearingDown = new Set<string>();
+
+  constructor(private readonly o: FleetManagerOptions) {}
+
+  /** After a (re)start: joined hosts reconnect, interrupted provisioning and deletion start over. */
+  start(): void {
+    this.syncTargets();
+    for (const i of this.o.store.state.instances) {
+      if (!i.target) continue;
+      if (i.status === 'pending' || i.status === 'provisioning') this.provision(fleetTarget(i.target));
+      if (i.status === 'terminating') void this.teardown(i.name);
+    }
+  }
+
+  plan(req: FleetPlanRequest): FleetPlan {
+    const p = this.prepare(req);
+    const hosts = [
+      ...p.diff.add.map((t) => ({ host: hostKey(t), instance: t.instance, action: 'add' as const })),
+      ...p.diff.keep.map((t) => ({ host: hostKey(t), instance: t.instance, action: 'keep' as const })),
+      ...p.diff.remove.map((t) => ({ host: hostKey(t), instance: t.instance, action: 'remove' as const })),
+    ];
+    const changes = [...p.diff.add.map((t) => `add host ${hostKey(t)}`), ...p.diff.remove.map((t) => `remove host ${hostKey(t)}`)];
+    const warnings = p.diff.remove.flatMap((t) => {
+      const live = liveReplicasOn(this.o.store.state.runs, [t.instance]);
+      return live.length > 0 ? [`host ${hostKey(t)} runs ${describeLive(live)}; removing it needs --force`] : [];
+    });
+    const plan: FleetPlan = {
+      project: this.o.project,
+      fleetName: p.name,
+      action: !p.current ? 'create' : changes.length > 0 ? 'update' : 'none',
+      hosts,
+      changes,
+      warnings,
+    };
+    if (p.current) plan.currentFleet = this.view(p.current);
+    return plan;
+  }
+
+  apply(req: FleetApplyRequest): Promise<FleetView> {
+    const next = this.queue.then(() => this.applyNow(req));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  list(all: boolean): FleetView[] {
+    const fleets = this.o.store.state.fleets.filter((f) => f.project === this.o.project && (all || !FLEET_DONE.has(f.status)));
+    return fleets.sort((a, b) => b.createdAt - a.createdAt).map((f) => this.view(f));
+  }
+
+  get(name: string): FleetView {
+    return this.view(this.find(name));
+  }
+
+  /** Tears every host down in the background (terminating → terminated), then the fleet ends `terminated`. */
+  delete(name: string, force: boolean): FleetView {
+    const fleet = this.find(name);
+    // Already being deleted: its teardowns are under way.
+    if (FLEET_DONE.has(fleet.status) || fleet.status === 'terminating') return this.view(fleet);
+    const instances = this.instancesOf(name).filter((i) => i.status !== 'terminated');
+    this.refuseIfBusy(instances.map((i) => i.name), force, `fleet \`${name}\``);
+    this.o.store.update(() => {
+      fleet.status = 'terminating';
+      for (const i of instances) i.status = 'terminating';
+    });
+    this.changed(name);
+    for (const i of instances) void this.teardown(i.name);
+    if (instances.length === 0) this.finishFleet(name);
+    return this.view(fleet);
+  }
+
+  /** A host's SSH connection dropped or came back (host loss, issue 5). */
+  setReachable(instance: string, reachable: boolean, error?: Error): void {
+    const rec = this.o.store.state.instances.find((i) => i.name === instance);
+    if (!rec || rec.unreachable === !reachable) return;
+    this.o.log(`instance ${instance} ${reachable ? 'is reachable again' : `is unreachable${error ? `: ${error.message}` : ''}`}`);
+    this.o.store.update(() => {
+      rec.unreachable = !reachable;
+      if (reachable) delete rec.unreachableSince;
+      else rec.unreachableSince = this.o.clock();
+    });
+    if (rec.fleet) this.changed(rec.fleet);
+    this.o.onCapacity();
+  }
+
+  view(fleet: FleetRecord): FleetView {
+    return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.state.runs);
+  }
+
+  private async applyNow(req: FleetApplyRequest): Promise<FleetView> {
+    const p = this.prepare(req);
+    const removing = p.diff.remove.map((t) => t.instance);
+    this.refuseIfBusy(removing, req.force, `removing ${removing.join(', ')}`);
+    const now = this.o.clock();
+    const fleet = this.o.store.update((s) => {
+      // Failed hosts of an earlier apply are tried again: their records go, the diff adds them anew.
+      s.instances = s.instances.filter((i) => !(i.fleet === p.name && i.status === 'terminated'));
+      s.fleets = s.fleets.filter((f) => !(f.name === p.name && f.project === this.o.project && FLEET_DONE.has(f.status)));
+      let record = s.fleets.find((f) => f.name === p.name && f.project === this.o.project);
+      if (!record) {
+        record = { name: p.name, project: this.o.project, status: 'submitted', createdAt: now, configRaw: req.config };
+        s.fleets.push(record);
+      }
+      record.configRaw = req.config;
+      if (req.configPath !== undefined) record.configPath = req.configPath;
+      for (const t of p.diff.keep) {
+        const rec = s.instances.find((i) => i.name === t.instance);
+        if (rec) rec.target = t;
+      }
+      for (const t of p.diff.add) {
+        s.instances.push({ name: t.instance, fleet: p.name, backend: 'ssh', status: 'pending', unreachable: false, createdAt: now, target: t });
+      }
+      for (const t of p.diff.remove) {
+        const rec = s.instances.find((i) => i.name === t.instance);
+        if (rec) rec.status = 'terminating';
+      }
+      return record;
+    });
+    this.changed(p.name);
+    for (const t of p.diff.add) this.provision(t);
+    for (const t of p.diff.remove) void this.teardown(t.instance);
+    return this.view(fleet);
+  }
+
+  private prepare(req: FleetPlanRequest): PreparedFleet {
+    const config = this.o.parseFleet(req.config);
+    const name = config.name ?? randomRunName(this.o.random);
+    if (!RUN_NAME.test(name)) throw new UserError('INVALID_FLEET_NAME', `invalid fleet name \`${name}\``);
+    const configDir = req.configPath !== undefined ? dirname(req.configPath) : process.cwd();
+    const targets = sshTargets(name, config, this.o.homeDir ?? homedir(), configDir);
+    const current = this.current(name);
+    const live = this.instancesOf(name).filter((i) => i.status !== 'terminated' && i.status !== 'terminating' && i.target);
+    const diff = diffHosts(live.map((i) => fleetTarget(i.target!)), targets);
+    return { name, config, targets, current, diff };
+  }
+
+  /** Brings one host in, in the background: pending → provisioning (progress) → idle, or terminated with its error. */
+  private provision(target: SshTarget): void {
+    const abort = new AbortController();
+    this.provisioning.set(target.instance, abort);
+    this.syncTargets();
+    this.updateInstance(target.instance, (i) => {
+      i.status = 'provisioning';
+      delete i.error;
+    });
+    void this.o.ssh
+      .provision(target, (p) => this.updateInstance(target.instance, (i) => void (i.progress = p.message)), abort.signal)
+      .then(
+        (r) =>
+          this.updateInstance(target.instance, (i) => {
+            i.status = 'idle';
+            i.host = r.host;
+            i.blocks = resolveBlocks(target.blocks, r.host.gpus.length);
+            delete i.progress;
+          }),
+        (e: unknown) => {
+          const message = e instanceof DstackError ? `${e.code}: ${e.message}` : (e as Error).message;
+          this.o.log(`fleet host ${target.instance} (${hostKey(target)}) failed: ${message}`);
+          this.updateInstance(target.instance, (i) => {
+            i.status = 'terminated';
+            i.error = message;
+            delete i.progress;
+          });
+        },
+      )
+      .finally(() => {
+        this.provisioning.delete(target.instance);
+        this.syncTargets();
+        this.o.onCapacity();
+      });
+  }
+
+  private async teardown(instance: string): Promise<void> {
+    const rec = this.o.store.state.instances.find((i) => i.name === instance);
+    if (!rec?.target || this.tearingDown.has(instance)) return;
+    this.tearingDown.add(instance);
+    try {
+      await this.teardownNow(rec, rec.target);
+    } finally {
+      this.tearingDown.delete(instance);
+    }
+  }
+
+  private async teardownNow(rec: InstanceRecord, target: NonNullable<InstanceRecord['target']>): Promise<void> {
+    const instance = rec.name;
+    this.provisioning.get(instance)?.abort();
+    this.o.onInstanceRemoved(instance);
+    try {
+      await this.o.ssh.teardown(fleetTarget(target));
+      const fleet = this.o.store.state.fleets.find((f) => f.name === rec.fleet && f.project === this.o.project);
+      // A host a re-apply removed is forgotten; a deleted fleet's hosts stay `terminated` until the fleet ends.
+      if (fleet?.status === 'terminating') this.updateInstance(instance, (i) => void (i.status = 'terminated'));
+      else this.o.store.update((s) => void (s.instances = s.instances.filter((i) => i.name !== instance)));
+    } catch (e) {
+      this.o.log(`teardown of ${instance}: ${(e as Error).message}`);
+      this.updateInstance(instance, (i) => {
+        i.status = 'terminated';
+        i.error = `teardown incomplete: ${(e as Error).message}`;
+      });
+    }
+    this.syncTargets();
+    this.o.onCapacity();
+    if (rec.fleet) this.finishFleet(rec.fleet);
+  }
+
+  /** A terminating fleet whose hosts are all gone ends `terminated`; its instance records go with it. */
+  private finishFleet(name: string): void {
+    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    if (fleet?.status === 'terminating' && this.instancesOf(name).every((i) => i.status === 'terminated')) {
+      this.o.store.update((s) => {
+        fleet.status = 'terminated';
+        s.instances = s.instances.filter((i) => i.fleet !== name);
+      });
+    }
+    this.changed(name);
+  }
+
+  private updateInstance(name: string, fn: (i: InstanceRecord) => void): void {
+    const rec = this.o.store.state.instances.find((i) => i.name === name);
+    if (!rec) return;
+    this.o.store.update(() => fn(rec));
+    if (rec.fleet) {
+      this.refreshStatus(rec.fleet);
+      this.changed(rec.fleet);
+    }
+  }
+
+  /** submitted while hosts are on their way; active with one joined; failed when every host failed. */
+  private refreshStatus(name: string): void {
+    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    if (!fleet || fleet.status === 'terminating' || fleet.status === 'terminated') return;
+    const instances = this.instancesOf(name);
+    const joined = instances.some((i) => i.status === 'idle' || i.status === 'busy');
+    const waiting = instances.some((i) => i.status === 'pending' || i.status === 'provisioning');
+    const next = joined ? 'active' : waiting ? 'submitted' : 'failed';
+    if (next !== fleet.status) this.o.store.update(() => void (fleet.status = next));
+  }
+
+  /** The SSH backend keeps connections to joined hosts and to those being provisioned or torn down, and no others. */
+  private syncTargets(): void {
+    const targets = this.o.store.state.instances.flatMap((i) => {
+      const keep = i.status === 'idle' || i.status === 'busy' || this.provisioning.has(i.name) || this.tearingDown.has(i.name);
+      return keep && i.target ? [fleetTarget(i.target)] : [];
+    });
+    this.o.ssh.setTargets(targets);
+  }
+
+  private refuseIfBusy(instances: string[], force: boolean, what: string): void {
+    const live = liveReplicasOn(this.o.store.state.runs, instances);
+    if (live.length === 0 || force) return;
+    throw new UserError('FLEET_IN_USE', `${what}: ${describeLive(live)} still running there`, {
+      status: 409,
+      hint: 'Stop these runs first (`dstack stop <run>`), or pass --force to take the hosts out anyway.',
+    });
+  }
+
+  private instancesOf(fleet: string): InstanceRecord[] {
+    return this.o.store.state.instances.filter((i) => i.fleet === fleet);
+  }
+
+  /** The active fleet of that name. */
+  private current(name: string): FleetRecord | undefined {
+    return this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project && !FLEET_DONE.has(f.status));
+  }
+
+  private find(name: string): FleetRecord {
+    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    if (!fleet) throw new UserError('FLEET_NOT_FOUND', `Fleet ${name} not found`, { status: 404, hint: 'See `dstack fleet list` for fleets.' });
+    return fleet;
+  }
+
+  private changed(fleet: string): void {
+    this.o.events.notify(fleet);
+  }
+}
+
+function describeLive(live: LiveReplica[]): string {
+  const runs = [...new Set(live.map((l) => l.run))];
+  return `run${runs.length > 1 ? 's' : ''} ${runs.map((r) => `\`${r}\``).join(', ')} (${live.length} replica${live.length > 1 ? 's' : ''})`;
+}
