@@ -3,7 +3,7 @@
  * (heterogeneous replica groups, dstack `ReplicaGroup`).
  */
 import { z } from 'zod';
-import { Resources } from './resources.js';
+import { ResourcesObject } from './resources.js';
 import { Python } from './run-base.js';
 import { Scaling } from './service-parts.js';
 import { byType, strictObject } from './strict.js';
@@ -29,7 +29,7 @@ const ReplicaGroupObject = strictObject({
   replicas: ReplicaCount.optional().describe('The number of replicas, or a range (needs `scaling`).'),
   count: ReplicaCount.optional().describe('Alias of `replicas`.'),
   scaling: Scaling.optional(),
-  resources: Resources.optional(),
+  resources: ResourcesObject.optional().describe('The resources of this group; defaults to the service\'s `resources`.'),
   commands: z.array(z.string()).optional().describe('The commands of this group.'),
   image: z.string().min(1).optional().describe('The Docker image of this group.'),
   python: Python.optional().describe('The Python version of this group.'),

@@ -72,13 +72,14 @@ export const DEFAULT_RESOURCES: ResourcesSpec = {
   disk: { size: { min: 100 * GB } },
 };
 
-export const Resources = strictObject({
+/** `resources` without the top-level default: a replica group that omits it inherits the service's. */
+export const ResourcesObject = strictObject({
   cpu: Cpu.default(DEFAULT_RESOURCES.cpu).describe('The number of CPU cores (e.g. `4`, `2..`, `arm:8`). Defaults to `2..`.'),
   memory: MemoryRange.default(DEFAULT_RESOURCES.memory).describe('The RAM size (e.g. `8GB`), or a range. Defaults to `8GB..`.'),
   shm_size: Memory.optional().describe('The size of shared memory (e.g. `8GB`), for parallel communicating processes such as PyTorch dataloaders.'),
   gpu: Gpu.default(DEFAULT_GPU).describe('The GPU requirements: a count, a string (e.g. `A100`, `80GB:2`, `A100:40GB:2`) or an object. Defaults to `0..`.'),
   disk: Disk.default(DEFAULT_RESOURCES.disk).describe('The disk size (e.g. `200GB`), a range, or `{size}`. Defaults to `100GB..`.'),
 })
-  .transform((r): ResourcesSpec => (r.shm_size === undefined ? { cpu: r.cpu, memory: r.memory, gpu: r.gpu, disk: r.disk } : r as ResourcesSpec))
-  .default(DEFAULT_RESOURCES)
-  .describe('The resources requirements to run the configuration.');
+  .transform((r): ResourcesSpec => (r.shm_size === undefined ? { cpu: r.cpu, memory: r.memory, gpu: r.gpu, disk: r.disk } : r as ResourcesSpec));
+
+export const Resources = ResourcesObject.default(DEFAULT_RESOURCES).describe('The resources requirements to run the configuration.');

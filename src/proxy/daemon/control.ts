@@ -11,6 +11,7 @@ import { endRun, isFinal } from '../../core/reconcile/index.js';
 import { ANY_REQUIREMENTS, desiredOf, randomRunName, requirementsOf, setDesired, type Requirements } from '../../core/runs/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
+import type { PlacementConfig } from '../../core/scheduling/request.js';
 import type { Backend } from '../../backends/backend.js';
 import type { RunEvents } from './events.js';
 import { prepareRun, planSummary, type ParsedConfig, type PrepareOptions } from './prepare.js';
@@ -27,6 +28,9 @@ export interface ControlPlaneOptions extends PrepareOptions {
   user: string;
   clock: () => number;
   random?: () => number;
+  /** Whether a run with this `backends:` goes to fleet hosts (the composite backend's policy); the plan then shows
+   * only the offers placement can use. */
+  usesFleets?: (backends: string[] | undefined) => boolean;
 }
 
 const isDone = (r: RunRecord) => r.status === 'terminated' || r.status === 'failed' || r.status === 'done';
@@ -42,7 +46,7 @@ export class ControlPlane {
 
   async plan(req: PlanRequest): Promise<RunPlan> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
-    const offers = await this.o.backend.offers(prepared.requirements);
+    const offers = await this.runOffers(prepared.requirements, prepared.parsed.config as PlacementConfig);
     const current = this.activeRun(prepared.name);
     const diff = current ? prepared.diff(current) : undefined;
     const plan: RunPlan = {
@@ -68,11 +72,15 @@ export class ControlPlane {
 
   private async applyNow(req: ApplyRequest): Promise<RunView> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
-    const offers = await this.o.backend.offers(prepared.requirements);
+    const placement = prepared.parsed.config as PlacementConfig;
+    const offers = await this.runOffers(prepared.requirements, placement);
     // A busy fleet host may still have free blocks; placement decides, and the run waits when nothing fits.
     if (!offers.some((o) => o.availability === 'available' || o.availability === 'idle' || (o.backend === 'ssh' && o.availability === 'busy'))) {
+      const onFleets = this.o.usesFleets?.(placement.backends) ?? false;
       throw new UserError('NO_OFFERS', 'No matching instance offers available.', {
-        hint: 'The local machine does not meet the `resources` of this configuration; lower them or add capacity.',
+        hint: onFleets
+          ? `No host of ${placement.fleets?.length ? `the fleet(s) ${placement.fleets.join(', ')}` : 'your fleets'} meets the \`resources\` of this configuration; \`dstack offer\` lists the hosts, \`backends: [local]\` runs on this machine.`
+          : 'The local machine does not meet the `resources` of this configuration; lower them or add capacity.',
       });
     }
     const now = this.o.clock();
@@ -184,6 +192,15 @@ export class ControlPlane {
       this.changed(run);
     }
     return desiredOf(next, group);
+  }
+
+  /** The offers placement can use for this run: fleet hosts (of the named `fleets:`) or the local machine. */
+  private async runOffers(requirements: Requirements, config: PlacementConfig): Promise<Offer[]> {
+    const offers = await this.o.backend.offers(requirements);
+    if (!this.o.usesFleets) return offers;
+    if (!this.o.usesFleets(config.backends)) return offers.filter((o) => o.backend !== 'ssh');
+    const named = config.fleets?.length ? new Set(config.fleets) : undefined;
+    return offers.filter((o) => o.backend === 'ssh' && (!named || (o.fleet !== undefined && named.has(o.fleet))));
   }
 
   offers(requirements: Requirements = ANY_REQUIREMENTS): Promise<Offer[]> {

@@ -176,6 +176,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       user: home.user,
       clock,
       env,
+      usesFleets: (backends) => backend.usesFleets(backends),
       ...language,
       resolveTokenizer: (model, hfToken) => fetchTokenizerConfig(model, { hfToken }),
     });

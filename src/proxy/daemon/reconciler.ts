@@ -54,7 +54,7 @@ export interface ReconcilerOptions {
 }
 
 /** The configuration fields placement reads from a run's normalized config. */
-type PlacementConfig = Pick<ServiceInput, 'resources'> & { backends?: string[]; fleets?: string[]; instance_types?: string[] };
+type PlacementConfig = Pick<ServiceInput, 'resources' | 'groups'> & { backends?: string[]; fleets?: string[]; instance_types?: string[] };
 
 const isDone = (run: RunRecord) => run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
 
@@ -306,10 +306,12 @@ export class Reconciler {
     if (!this.o.usesFleets) return 'local';
     const config = run.config as PlacementConfig;
     const { instances, runs } = this.o.store.state;
+    // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).
+    const group = replica.group !== undefined ? config.groups?.find((g) => g.name === replica.group) : undefined;
     const placement = placeReplica(
       {
         runName: run.name,
-        requirements: requirementsOf(config.resources),
+        requirements: requirementsOf(group?.resources ?? config.resources),
         ...(config.fleets ? { fleets: config.fleets } : {}),
         ...(config.backends ? { backends: config.backends } : {}),
         ...(config.instance_types ? { instanceTypes: config.instance_types } : {}),

@@ -86,6 +86,13 @@ describe('SSH fleets in the daemon', () => {
   }, 300_000);
 
   it('spreads replicas: 3 over the three hosts, all answering through the proxy, also after a daemon restart', async () => {
+    // The plan shows the offers placement can use: the fleet's hosts, or only this machine with `backends: [local]`.
+    const plan = await t.api.plan(service);
+    expect(plan.offers.map((o) => o.instance).sort()).toEqual([`${FLEET}-0`, `${FLEET}-1`, `${FLEET}-2`]);
+    expect(plan.offers.every((o) => o.backend === 'ssh' && o.fleet === FLEET)).toBe(true);
+    const localPlan = await t.api.plan({ ...service, backends: ['local'] });
+    expect(localPlan.offers.every((o) => o.backend !== 'ssh')).toBe(true);
+    await expect(t.api.plan({ ...service, fleets: ['no-such-fleet'] })).resolves.toMatchObject({ offers: [] });
     await t.api.apply(service);
     let last: RunView | undefined;
     const run = await waitFor('3 ready replicas', async () => {
@@ -103,6 +110,30 @@ describe('SSH fleets in the daemon', () => {
     const after = await t.api.run(RUN);
     expect(liveOn(after).sort()).toEqual(liveOn(run).sort());
     for (let i = 0; i < 9; i++) expect((await t.api.service('main', RUN, '/')).status).toBe(200);
+  }, 300_000);
+
+  it('places a replica group by its own resources: a group no host fits waits with the reason, the other runs', async () => {
+    const GROUPED = 'fleet-groups';
+    const group = (name: string, extra: Record<string, unknown> = {}) => ({ name, replicas: 1, commands: ['node /srv/http-echo.mjs'], ...extra });
+    try {
+      const { commands: _c, replicas: _r, ...base } = service;
+      await t.api.apply({ ...base, name: GROUPED, groups: [group('small'), group('huge', { resources: { memory: '4096GB..' } })] });
+      let last: RunView | undefined;
+      const waiting = await waitFor('small ready, huge waiting with a reason', async () => {
+        const v = (last = await t.api.run(GROUPED));
+        const huge = v.replicas.find((r) => r.group === 'huge');
+        return v.replicas.some((r) => r.group === 'small' && r.ready) && huge?.statusMessage ? v : undefined;
+      }, 120_000).catch((e: Error) => {
+        throw new Error(`${e.message}; last view: ${JSON.stringify(last?.replicas)}`);
+      });
+      const huge = waiting.replicas.find((r) => r.group === 'huge')!;
+      expect(huge.status).toBe('submitted');
+      expect(huge.instance).toBeUndefined();
+      expect(huge.statusMessage).toMatch(/memory/i);
+    } finally {
+      await t.api.stop(GROUPED, true).catch(() => undefined);
+      await waitFor('grouped run terminated', async () => (await t.api.run(GROUPED).catch(() => undefined))?.status !== 'running', 120_000);
+    }
   }, 300_000);
 
   it('replaces the replica of a host that lost its link, and leaves no duplicate once the link is back', async () => {

@@ -55,6 +55,16 @@ describe('replica groups in settings and spec templates', () => {
     expect(buildGroupSpecTemplates(parsed({ ...raw, groups: undefined, commands: ['x'] }), { project: 'main', runName: 'mixed', env: {} })).toBeUndefined();
   });
 
+  it('a group without `resources` inherits the service\'s; a group with its own keeps them (placement uses them)', () => {
+    const config = parsed({ ...raw, resources: { cpu: '1..', memory: '0.5GB..' }, groups: [raw.groups[0], { ...raw.groups[1], resources: { memory: '64GB..' } }] });
+    const [web, batch] = config.groups ?? [];
+    expect(web?.resources).toBeUndefined();
+    expect(config.resources.cpu.count.min).toBe(1);
+    expect(batch?.resources?.memory.min).toBe(64 * 1024 ** 3);
+    // Fields the group leaves out take dstack's defaults, as a top-level `resources` would.
+    expect(batch?.resources?.cpu.count.min).toBe(2);
+  });
+
   it('groups are supported; a group asking for Docker-in-Docker is refused by name', () => {
     expect(checkSupport(raw, parsed()).errors).toEqual([]);
     const dind = { ...raw, groups: [{ ...raw.groups[1], image: undefined, docker: true }] };
