@@ -110,11 +110,27 @@ function reconcileGroups(run: RunRecord, ctx: ReconcileContext): void {
   // A new deployment's replica takes over the number of the old one it replaces (a new submission of it).
   const used = new Set(run.replicas.filter((r) => isLive(r) && r.deployment === run.deployment).map((r) => r.num));
   const names = new Set(groups.map((g) => g.name));
-  for (const r of run.replicas) if (isLive(r) && !names.has(groupOf(r))) requestStop(r, false, 'scaled_down', ctx.now);
+  retireRemovedGroups(run, groups, names, ctx);
   for (const g of groups) {
     if (run.replicas.some((r) => isLive(r) && groupOf(r) === g.name && r.deployment < run.deployment)) rollOut(run, g, used, ctx);
     else scale(run, g, used, ctx);
   }
+}
+
+/**
+ * Replicas of a group a re-apply removed (e.g. a plain service that moved to `groups:`) keep serving until the
+ * groups' new replicas are ready: each ready one in the run's groups retires one of them, so the service never
+ * has fewer ready replicas than it wants during the change. Those that serve nothing stop at once.
+ */
+function retireRemovedGroups(run: RunRecord, groups: GroupState[], names: Set<string>, ctx: ReconcileContext): void {
+  const removed = run.replicas.filter((r) => isLive(r) && !names.has(groupOf(r)));
+  if (removed.length === 0) return;
+  for (const r of removed) if (!r.ready) requestStop(r, false, 'scaled_down', ctx.now);
+  const serving = removed.filter((r) => r.ready);
+  const wanted = groups.reduce((sum, g) => sum + g.desired, 0);
+  const readyInGroups = run.replicas.filter((r) => isLive(r) && names.has(groupOf(r)) && r.ready).length;
+  const excess = Math.max(0, readyInGroups + serving.length - wanted);
+  for (const r of byImportance(serving).reverse().slice(0, excess)) requestStop(r, false, 'scaled_down', ctx.now);
 }
 
 /** Submits `count` replicas of group `g` on free numbers from the group's first one up (waiting out backoffs). */

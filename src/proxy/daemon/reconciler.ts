@@ -302,7 +302,15 @@ export class Reconciler {
    * reason goes into its statusMessage) and the next tick tries again.
    */
   private async place(run: RunRecord, replica: ReplicaRecord): Promise<string | undefined> {
-    if (replica.instance !== undefined) return replica.instance;
+    if (replica.instance !== undefined) {
+      // Limits and GPU devices of a fleet placement live in memory until the start: after a daemon restart in
+      // between, the replica is placed again (its stored allocation is dropped first, so it does not count).
+      if (replica.backend !== 'ssh' || this.placements.has(replica.id)) return replica.instance;
+      this.updateReplica(replica.id, (r) => {
+        const { instance: _i, blocks: _b, gpuIds: _g, ...rest } = r;
+        return rest;
+      });
+    }
     if (!this.o.usesFleets) return 'local';
     const config = run.config as PlacementConfig;
     const { instances, runs } = this.o.store.state;

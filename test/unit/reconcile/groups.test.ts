@@ -84,6 +84,28 @@ describe('reconcileRun with replica groups', () => {
     expect(next.replicas.filter((r) => r.stop).map((r) => r.num)).toEqual([7]);
   });
 
+  it('a plain service moving to groups keeps its ready replicas serving until the groups\' replicas are ready', () => {
+    // Two ready replicas of the plain service (no group label); the new groups want web 1 + batch 1.
+    const input = grouped({
+      deployment: 1,
+      desiredByGroup: { web: 1, batch: 1 },
+      replicas: [replica({ num: 0 }), replica({ num: 1 }), replica({ num: 2, status: 'provisioning', ready: false })],
+    });
+    const { run: next } = reconcileRun(input, ctx(10));
+    // The one that serves nothing stops at once; both ready ones keep serving while web and batch start.
+    expect(next.replicas.filter((r) => r.stop).map((r) => r.num)).toEqual([2]);
+    expect(next.replicas.filter((r) => !r.stop && r.group !== undefined).map((r) => r.group).sort()).toEqual(['batch', 'web']);
+
+    const readyOne = (r: RunRecord, id: string) => ({ ...r, replicas: r.replicas.map((x) => (x.id === id ? { ...x, status: 'running' as const, ready: true } : x)) });
+    const webId = next.replicas.find((r) => r.group === 'web')!.id;
+    const { run: half } = reconcileRun(readyOne(next, webId), ctx(20));
+    // One group replica ready → one old replica retired (the higher number first); the other still serves.
+    expect(half.replicas.filter((r) => r.stop && r.group === undefined).map((r) => r.num).sort()).toEqual([1, 2]);
+    const batchId = half.replicas.find((r) => r.group === 'batch')!.id;
+    const { run: done } = reconcileRun(readyOne(half, batchId), ctx(30));
+    expect(done.replicas.filter((r) => r.group === undefined).every((r) => r.stop)).toBe(true);
+  });
+
   it('a replica failing mid-scale is replaced in its group after the backoff, on its own number', () => {
     const input = grouped({
       desiredByGroup: { web: 2, batch: 1 },
