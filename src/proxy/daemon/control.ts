@@ -28,9 +28,6 @@ export interface ControlPlaneOptions extends PrepareOptions {
   user: string;
   clock: () => number;
   random?: () => number;
-  /** Whether a run with this `backends:` goes to fleet hosts (the composite backend's policy); the plan then shows
-   * only the offers placement can use. */
-  usesFleets?: (backends: string[] | undefined) => boolean;
 }
 
 const isDone = (r: RunRecord) => r.status === 'terminated' || r.status === 'failed' || r.status === 'done';

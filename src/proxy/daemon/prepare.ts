@@ -38,6 +38,8 @@ export interface PrepareOptions {
   resolveTokenizer?: (model: string, hfToken: string | undefined) => Promise<{ chatTemplate: string; eosToken: string; bosToken?: string }>;
   project: string;
   env: NodeJS.ProcessEnv;
+  /** Whether a run with this `backends:` goes to SSH fleet hosts (the composite backend's policy). */
+  usesFleets?: (backends: string[] | undefined) => boolean;
 }
 
 export interface PreparedRun {
@@ -60,7 +62,7 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
   if (config.type !== 'service') {
     throw new UserError('NOT_A_SERVICE', `Only \`type: service\` configurations can be applied as runs (got \`${String(config.type)}\`)`);
   }
-  const support = checkSupport(raw, config);
+  const support = checkSupport(raw, config, { fleets: o.usesFleets?.((config as { backends?: string[] }).backends) ?? false });
   if (support.errors.length > 0) {
     throw new UserError('NOT_SUPPORTED_YET', support.errors.join('; '), { hint: 'Remove these fields or change them as the messages say.' });
   }

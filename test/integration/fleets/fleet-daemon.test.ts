@@ -93,6 +93,14 @@ describe('SSH fleets in the daemon', () => {
     const localPlan = await t.api.plan({ ...service, backends: ['local'] });
     expect(localPlan.offers.every((o) => o.backend !== 'ssh')).toBe(true);
     await expect(t.api.plan({ ...service, fleets: ['no-such-fleet'] })).resolves.toMatchObject({ offers: [] });
+    // GPUs are for fleet hosts: accepted (not "not supported"), and refused here only because no test host has one.
+    const gpu = { ...service, name: 'gpu-svc', resources: { ...service.resources, gpu: '24GB:1' } };
+    const gpuPlan = await t.api.plan(gpu);
+    expect(gpuPlan.offers.length).toBe(3);
+    expect(gpuPlan.offers.every((o) => o.availability === 'not available')).toBe(true);
+    const refused = await t.api.call<{ code: string; hint: string }>('POST', '/api/runs/apply', { config: gpu });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'NO_OFFERS', hint: expect.stringContaining('No host of your fleets') });
     await t.api.apply(service);
     let last: RunView | undefined;
     const run = await waitFor('3 ready replicas', async () => {

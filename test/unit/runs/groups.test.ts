@@ -68,9 +68,10 @@ describe('replica groups in settings and spec templates', () => {
   it('groups are supported; a group asking for Docker-in-Docker is refused by name', () => {
     expect(checkSupport(raw, parsed()).errors).toEqual([]);
     const dind = { ...raw, groups: [{ ...raw.groups[1], image: undefined, docker: true }] };
-    expect(checkSupport(dind, parsed(dind)).errors).toEqual([
-      'replica groups with `docker: true` or GPUs are not supported yet (Docker-in-Docker; GPUs on the local backend)',
-    ]);
+    expect(checkSupport(dind, parsed(dind)).errors).toEqual(['replica groups with `docker: true` are not supported yet (Docker-in-Docker)']);
+    const gpuGroup = { ...raw, groups: [{ ...raw.groups[1], resources: { gpu: 1 } }] };
+    expect(checkSupport(gpuGroup, parsed(gpuGroup)).errors[0]).toMatch(/^`GPUs on the local backend` is not supported yet/);
+    expect(checkSupport(gpuGroup, parsed(gpuGroup), { fleets: true }).errors).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildSettings, checkSupport, diffConfigs, setDesired } from '../../../src/core/runs/index.js';
+import { parseConfigObject } from '../../../src/core/config/index.js';
+import { buildSettings, checkSupport, diffConfigs, setDesired, type ServiceInput } from '../../../src/core/runs/index.js';
 import { service } from './fixtures.js';
 
 describe('buildSettings', () => {
@@ -40,7 +41,22 @@ describe('checkSupport', () => {
       '`schedule` is not supported yet',
       '`gateway` is not supported yet (services are published by the local proxy)',
     ]);
-    expect(r.warnings).toEqual(['`regions` is ignored: the local backend has one region', '`max_price` has no effect on the local backend (price 0)']);
+    expect(r.warnings).toEqual([
+      '`regions` is ignored: this machine and SSH fleet hosts have no regions',
+      '`max_price` has no effect: this machine and SSH fleet hosts cost nothing (price 0)',
+    ]);
+  });
+
+  it('GPUs, `cpu: arm` and `instance_types` are for fleet hosts: refused or ignored only when the run stays on this machine', () => {
+    const gpu = parseConfigObject({ type: 'service', port: 8000, commands: ['x'], resources: { gpu: '24GB:2', cpu: 'arm:4' }, instance_types: ['a'] }, 'g.yml') as unknown as ServiceInput;
+    const raw = { type: 'service', instance_types: ['a'] };
+    const local = checkSupport(raw, gpu);
+    expect(local.errors).toEqual([
+      '`GPUs on the local backend` is not supported yet (add your GPU hosts as an SSH fleet: `dstack apply -f fleet.dstack.yml`)',
+      ...(process.arch === 'arm64' ? [] : ['`cpu: arm` does not match this x86 machine']),
+    ]);
+    expect(local.warnings).toEqual(['`instance_types` is ignored by the local backend']);
+    expect(checkSupport(raw, gpu, { fleets: true })).toEqual({ errors: [], warnings: [] });
   });
 
   it('reports only what the user wrote (normalized defaults are not reported)', () => {
