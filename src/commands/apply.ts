@@ -24,6 +24,10 @@ export default class Apply extends BaseCommand {
     force: Flags.boolean({ description: 'Apply even if nothing changed.' }),
     'max-offers': Flags.integer({ min: 1, default: 3, description: 'How many offers to show.' }),
     json: Flags.boolean({ description: 'Print the final run as JSON on stdout.' }),
+    repo: Flags.string({ char: 'P', description: 'The repo to upload instead of the configuration\'s folder: a folder or a git URL (replaces `repos:`).', exclusive: ['no-repo'] }),
+    'repo-branch': Flags.string({ description: 'The branch of the -P/--repo (or `repos:`) git URL to clone.' }),
+    'repo-hash': Flags.string({ description: 'The commit of the -P/--repo (or `repos:`) git URL to check out.' }),
+    'no-repo': Flags.boolean({ description: 'Upload no repo: /workflow gets only the `files:` mappings.' }),
   };
 
   async run(): Promise<void> {
@@ -34,7 +38,7 @@ export default class Apply extends BaseCommand {
     const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));
-    const { repo, summary } = await packForApply(file.path, file.config, this.io.env);
+    const { repo, summary } = await packForApply(file.path, file.config, this.io.env, flags);
     const client = await connectDaemon({ env: this.io.env });
     try {
       const plan = await client.plan({ config, configPath: file.path, repo });

@@ -24,6 +24,8 @@ export interface PackSourceOptions {
   files: readonly FileMapping[];
   archivesDir: string;
   env: NodeJS.ProcessEnv;
+  /** `--no-repo`: only the `files:` mappings travel; /workflow starts empty otherwise. */
+  noRepo?: boolean;
 }
 
 export interface PackedSource extends PackedRepo {
@@ -37,6 +39,10 @@ export async function packSource(o: PackSourceOptions): Promise<PackedSource> {
   const configDir = path.dirname(path.resolve(o.configPath));
   const spec = o.repos[0];
   const files = await collectFileMappings(o.files, configDir, o.env);
+  if (o.noRepo) {
+    const none: RepoFiles = { root: configDir, source: 'folder', entries: [], bytes: 0 };
+    return { ...(await pack(none, files, o.archivesDir)), source: 'none (--no-repo)', id: repoId(`no-repo:${configDir}`) };
+  }
   if (spec?.url !== undefined) {
     const clone = await mkdtemp(path.join(tmpdir(), 'dstack-clone-'));
     try {
