@@ -189,7 +189,7 @@ export async function run(ctx = {}) {
       columns: ['transport', 'concurrency', 'req/s', 'p50 ms', 'p99 ms', 'req/s vs ssh -L', 'errors'],
       rows: rows.map(({ c, t, r }) => [t.name, c, Math.round(r.rps), fmt.ms(r.p50), fmt.ms(r.p99), fmt.ratio(r.rps / reference(c)), r.errors]),
       notes: [
-        'The product uses the first row: one ssh2 connection per host; undici gets each forwardOut channel as its socket.',
+        'The product uses the first row: one ssh2 connection per host; undici gets each forwardOut channel, wrapped in ChannelSocket, as its socket.',
         'All SSH rows share the same host, container and sshd; the loopback row is the ceiling without any tunnel.',
         'The load generator runs in the same process as the ssh2 client, as the daemon does with its proxy.',
       ],

@@ -1,15 +1,15 @@
 /**
  * HTTP over the host's one SSH connection: an undici Agent whose `connect` opens a direct-tcpip channel
- * (`forwardOut`) to 127.0.0.1:<origin port> on the host and hands undici the channel itself as the socket (undici
- * 7 only needs a Duplex; measured against a local net.Server forwarder in `npm run bench ssh`). One Agent per host
+ * (`forwardOut`) to 127.0.0.1:<origin port> on the host and hands undici that channel, wrapped in a ChannelSocket,
+ * as the socket (undici 7 only needs a Duplex; measured against a local net.Server forwarder in `npm run bench ssh`). One Agent per host
  * serves the agent API and every replica: the Agent keeps a Pool per origin, i.e. per host port. Channel-open
  * failures get the socket error codes the proxy already classifies (ECONNREFUSED, EHOSTUNREACH), so a dead
  * replica or host is retried elsewhere exactly like a refused TCP connect.
  */
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { Agent } from 'undici';
-import type { Client } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 
 /** RFC 4254 §5.1 reason code: the server could not connect to the requested address. */
 const SSH_OPEN_CONNECT_FAILED = 2;
@@ -22,6 +22,54 @@ export class TunnelError extends Error {
   ) {
     super(message, options);
     this.name = 'TunnelError';
+  }
+}
+
+/**
+ * An ssh2 channel with the socket semantics undici relies on. ssh2's Channel is a Duplex whose `destroy(err)` only
+ * sends CHANNEL_CLOSE: it neither marks the stream destroyed nor emits 'close' until the host answers, drops the
+ * error, and a write after the close never calls back. undici destroys a socket and expects it gone at once (it
+ * reuses a socket that does not look destroyed); with the bare channel a request could be written to a closed channel
+ * and its headers timeout then hit an assertion inside undici that kills the process. Here `destroy` is immediate
+ * and a closed channel fails writes.
+ */
+export class ChannelSocket extends Duplex {
+  private channelClosed = false;
+
+  constructor(private readonly channel: ClientChannel) {
+    super({ allowHalfOpen: true });
+    channel.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) channel.pause();
+    });
+    channel.once('end', () => this.push(null));
+    channel.once('close', () => {
+      this.channelClosed = true;
+      this.push(null);
+      this.destroy();
+    });
+    channel.on('error', (e: Error) => this.destroy(e));
+  }
+
+  override _read(): void {
+    this.channel.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.channelClosed) return cb(Object.assign(new Error('the SSH channel is closed'), { code: 'ECONNRESET' }));
+    this.channel.write(chunk, encoding, cb);
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    if (!this.channelClosed) this.channel.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    if (!this.channelClosed) {
+      this.channelClosed = true;
+      this.channel.close();
+    }
+    cb(err);
   }
 }
 
@@ -72,7 +120,7 @@ export function tunnelDispatcher(instance: string, current: () => Client | undef
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
     connect: (opts, cb) => {
       openChannel(current(), instance, Number(opts.port)).then(
-        (channel) => cb(null, channel as unknown as Socket),
+        (channel) => cb(null, new ChannelSocket(channel as ClientChannel) as unknown as Socket),
         (e: Error) => cb(e, null),
       );
     },
