@@ -164,6 +164,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const view = {
       baseUrl: '',
       rps: (project: string, run: string, windowSeconds = 60) => rpsOver(project, run, windowSeconds, clock()),
+      instances: () => store.state.instances,
     };
     const language = configLanguage();
     const control = new ControlPlane({

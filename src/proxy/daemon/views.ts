@@ -2,7 +2,7 @@
  * State records → the control API's views (src/core/api.ts). Secrets in the stored config are masked here, the
  * one place a config leaves the daemon.
  */
-import type { FleetView, GroupView, InstanceView, ReplicaView, RunView } from '../../core/api.js';
+import type { FleetView, GroupView, InstanceView, ReplicaView, Resources, RunView } from '../../core/api.js';
 import { isActive } from '../../core/reconcile/index.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { groupOf, groupStates } from '../../core/runs/index.js';
@@ -14,6 +14,8 @@ export interface ViewContext {
   baseUrl: string;
   /** Requests per second over `windowSeconds` (the run's scaling window; 60 s without `scaling`). */
   rps?: (project: string, run: string, windowSeconds?: number) => number | undefined;
+  /** Fleet instances, for the resources a replica holds there (`dstack ps -v`). */
+  instances?: () => readonly InstanceRecord[];
 }
 
 export function serviceUrl(base: string, project: string, run: string): string {
@@ -34,7 +36,7 @@ export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
     submittedAt: run.submittedAt,
     deployment: run.deployment,
     desiredReplicas: run.desiredReplicas,
-    replicas: visibleReplicas(run).map((r) => toReplicaView(r, run)),
+    replicas: visibleReplicas(run).map((r) => toReplicaView(r, run, ctx.instances?.())),
     url: serviceUrl(ctx.baseUrl, run.project, run.name),
     auth: run.settings.auth,
     config: maskSecrets(run.configRaw),
@@ -79,7 +81,26 @@ function visibleReplicas(run: RunRecord): ReplicaRecord[] {
   return [...active, ...latest.values()].sort((a, b) => a.num - b.num || a.submission - b.submission);
 }
 
-function toReplicaView(r: ReplicaRecord, run: RunRecord): ReplicaView {
+/**
+ * What a replica holds on its fleet instance: its blocks' share of the host's CPUs, memory and disk, and exactly its
+ * GPUs (as dstack's `ps -v` shows the job's resources). Unknown for the local machine and before placement.
+ */
+export function replicaResources(r: Pick<ReplicaRecord, 'instance' | 'blocks' | 'gpuIds'>, instances: readonly InstanceRecord[]): Resources | undefined {
+  const instance = r.instance !== undefined ? instances.find((i) => i.name === r.instance) : undefined;
+  const host = instance?.host;
+  if (!host) return undefined;
+  const share = Math.min(1, (r.blocks ?? instance.blocks ?? 1) / (instance.blocks ?? 1));
+  const gpus = r.gpuIds ? host.gpus.filter((g) => r.gpuIds!.includes(g.id)) : share === 1 ? host.gpus : [];
+  return {
+    cpus: Math.max(1, Math.floor(host.cpus * share)),
+    memoryBytes: Math.floor(host.memoryBytes * share),
+    diskBytes: Math.floor(host.diskTotalBytes * share),
+    gpus: gpus.map((g) => ({ name: g.name, memoryMiB: g.memoryMiB, vendor: g.vendor })),
+    arch: host.arch,
+  };
+}
+
+function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly InstanceRecord[] = []): ReplicaView {
   const view: ReplicaView = {
     num: r.num,
     submission: r.submission,
@@ -91,6 +112,8 @@ function toReplicaView(r: ReplicaRecord, run: RunRecord): ReplicaView {
   };
   if (r.backend !== undefined) view.backend = r.backend;
   if (r.instance !== undefined) view.instance = r.instance;
+  const resources = replicaResources(r, instances);
+  if (resources) view.resources = resources;
   if (r.statusMessage !== undefined) view.statusMessage = r.statusMessage;
   if (r.error !== undefined) view.error = r.error;
   if (r.exitCode !== undefined) view.exitCode = r.exitCode;

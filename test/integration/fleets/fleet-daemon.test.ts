@@ -113,6 +113,9 @@ describe('SSH fleets in the daemon', () => {
     expect(new Set(liveOn(run))).toEqual(new Set(fleet.instances.map((i) => i.name)));
     for (const h of hosts) expect(await hostContainers(h, RUN)).toHaveLength(1);
     expect(fleet.instances.every((i) => i.status === 'busy' && i.busyBlocks === 1)).toBe(true);
+    // Each replica holds one of its host's two blocks: half the CPUs (`dstack ps -v` RESOURCES).
+    const live = run.replicas.filter((r) => r.status === 'running');
+    expect(live.map((r) => r.resources?.cpus)).toEqual(live.map((r) => Math.floor(fleet.instances.find((i) => i.name === r.instance)!.resources!.cpus / 2)));
 
     await t.restart();
     const after = await t.api.run(RUN);
