@@ -31,6 +31,7 @@ export class HostLink {
   private backoffMs = BACKOFF_MIN_MS;
   private closed = false;
   private lostAt = 0;
+  private down = false;
   /** SHA256 fingerprint of the target's host key, once a connection verified it. */
   fingerprint: string | undefined;
 
@@ -42,6 +43,11 @@ export class HostLink {
   /** The live client, or undefined while the host is unreachable. */
   current(): Client | undefined {
     return this.connection?.client;
+  }
+
+  /** Whether a connection was lost and is being re-established with backoff (the host is unreachable now). */
+  isDown(): boolean {
+    return this.down && !this.connection;
   }
 
   /** The live client, connecting first if needed; connection failures are thrown typed (SSH_UNREACHABLE…). */
@@ -83,6 +89,7 @@ export class HostLink {
 
   private attach(connection: SshConnection): void {
     this.connection = connection;
+    this.down = false;
     this.backoffMs = BACKOFF_MIN_MS;
     let lastError: Error | undefined;
     connection.client.on('error', (e: Error) => (lastError = e));
@@ -91,6 +98,7 @@ export class HostLink {
       this.connection = undefined;
       if (this.closed) return;
       this.lostAt = this.options.clock();
+      this.down = true;
       this.options.log(`ssh: lost the connection to ${this.target.instance} (${lastError?.message ?? 'closed'}); reconnecting`);
       this.options.onReachability?.(false, lastError);
       this.scheduleReconnect();

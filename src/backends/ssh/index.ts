@@ -150,6 +150,8 @@ export class SshBackend implements Backend {
   async offers(requirements: Requirements): Promise<Offer[]> {
     const offers = await Promise.all(
       [...this.hosts.entries()].map(async ([instance, state]): Promise<Offer | undefined> => {
+        // A host whose link is down answers nothing until it reconnects: its last known resources, at once.
+        if (state.host && state.link.isDown()) return sshOffer(state.link.target, { host: state.host, reachable: false, liveReplicas: 0 }, requirements);
         const snap = await this.snapshot(instance, state).catch((e: unknown) => {
           this.options.log(`ssh: no offer from ${instance}: ${e instanceof DstackError ? e.code : (e as Error).message}`);
           return state.host ? ({ host: state.host, reachable: false, liveReplicas: 0 } satisfies HostSnapshot) : undefined;

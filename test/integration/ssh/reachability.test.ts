@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshBackend } from '../../../src/backends/ssh/index.js';
+import { ANY_REQUIREMENTS as ANY } from '../../../src/core/runs/index.js';
 import { holdTestHosts, loadTestHosts, type TestHost } from '../../helpers/test-hosts.js';
 import { sshTestEnv, targetOf, waitUntil, type SshTestEnv } from './helpers.js';
 
@@ -41,6 +42,10 @@ describe('SSH host reachability', () => {
       await waitUntil('onReachability(false)', async () => events.find((e) => !e.reachable), 30_000);
       expect(events[0]).toMatchObject({ instance: 'reach-0', reachable: false });
       await expect(conn.client.health()).rejects.toMatchObject({ code: 'AGENT_UNREACHABLE' });
+      // While the link reconnects, offers answer from the last known host info (no 10 s wait on a dead host).
+      const offers = await Promise.race([backend.offers(ANY), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5_000))]);
+      expect(offers).not.toBe('hung');
+      expect(offers).toMatchObject([{ instance: 'reach-0', availability: 'not available' }]);
     } finally {
       link('up');
     }
