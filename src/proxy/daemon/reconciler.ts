@@ -17,13 +17,11 @@ import type { RunRecord, ReplicaRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { ReplicaSpecInput, ReplicaState } from '../../core/model/agent-api.js';
 import { isActive } from '../../core/reconcile/index.js';
-import { requirementsOf, type ServiceInput } from '../../core/runs/index.js';
-import { placeReplica, type Placement } from '../../core/scheduling/index.js';
 import type { RouteTable } from '../contracts.js';
 import { AgentWatch } from './agent-watch.js';
 import type { RunEvents } from './events.js';
-import { allocationsOf, fleetCapacity } from './fleets-state.js';
 import type { Log } from './log.js';
+import { FleetPlacer, type PlacementConfig } from './placement.js';
 import { RepoUploads } from './repo-upload.js';
 import { syncRoutes } from './routes-sync.js';
 
@@ -53,8 +51,6 @@ export interface ReconcilerOptions {
   onInstanceSnapshot?: (instance: string) => void;
 }
 
-/** The configuration fields placement reads from a run's normalized config. */
-type PlacementConfig = Pick<ServiceInput, 'resources' | 'groups'> & { backends?: string[]; fleets?: string[]; instance_types?: string[] };
 
 const isDone = (run: RunRecord) => run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
 
@@ -66,7 +62,7 @@ export class Reconciler {
   /** Consecutive failed agent event streams per instance (host loss, see onDisconnect). */
   private readonly disconnects = new Map<string, number>();
   /** Placement limits decided for replicas about to start (the record keeps instance, blocks and GPU ids). */
-  private readonly placements = new Map<string, Extract<Placement, { ok: true }>>();
+  private readonly placer: FleetPlacer;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -77,6 +73,7 @@ export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {
     const activeShas = () => new Set(this.o.store.state.runs.flatMap((r) => (!isDone(r) && r.repo ? [r.repo.sha256] : [])));
     this.repoUploads = new RepoUploads({ log: (line) => this.o.log(line), activeShas, clock: () => this.o.clock() });
+    this.placer = new FleetPlacer({ store: this.o.store, updateReplica: (id, fn) => this.updateReplica(id, fn) });
   }
 
   /** Connects to the agents that hold active replicas (restart: adopt them), then ticks forever. */
@@ -270,14 +267,13 @@ export class Reconciler {
   private async startReplica(id: string): Promise<void> {
     const found = this.findReplica(id);
     if (!found || found.replica.status !== 'submitted') return;
-    const instance = await this.place(found.run, found.replica);
+    const instance = this.place(found.run, found.replica);
     if (instance === undefined) return;
     this.updateReplica(id, (r) => ({ ...r, status: 'provisioning', instance }));
     try {
       const conn = await this.connect(instance);
       const spec = this.specFor(found.run, found.replica);
-      const placed = this.placements.get(id);
-      this.placements.delete(id);
+      const placed = this.placer.take(id);
       if (placed?.gpus) spec.gpus = placed.gpus;
       if (placed?.cpuLimit !== undefined) spec.cpuLimit = placed.cpuLimit;
       if (placed?.memoryLimitBytes !== undefined) spec.memoryLimitBytes = Math.floor(placed.memoryLimitBytes);
@@ -297,48 +293,11 @@ export class Reconciler {
     }
   }
 
-  /**
-   * Where a submitted replica runs (issue 5: the scheduler over fleet instances); undefined = it waits (the
-   * reason goes into its statusMessage) and the next tick tries again.
-   */
-  private async place(run: RunRecord, replica: ReplicaRecord): Promise<string | undefined> {
-    if (replica.instance !== undefined) {
-      // Limits and GPU devices of a fleet placement live in memory until the start: after a daemon restart in
-      // between, the replica is placed again (its stored allocation is dropped first, so it does not count).
-      if (replica.backend !== 'ssh' || this.placements.has(replica.id)) return replica.instance;
-      this.updateReplica(replica.id, (r) => {
-        const { instance: _i, blocks: _b, gpuIds: _g, ...rest } = r;
-        return rest;
-      });
-    }
-    if (!this.o.usesFleets) return 'local';
-    const config = run.config as PlacementConfig;
-    const { instances, runs } = this.o.store.state;
-    // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).
-    const group = replica.group !== undefined ? config.groups?.find((g) => g.name === replica.group) : undefined;
-    const placement = placeReplica(
-      {
-        runName: run.name,
-        requirements: requirementsOf(group?.resources ?? config.resources),
-        ...(config.fleets ? { fleets: config.fleets } : {}),
-        ...(config.backends ? { backends: config.backends } : {}),
-        ...(config.instance_types ? { instanceTypes: config.instance_types } : {}),
-      },
-      fleetCapacity(instances),
-      allocationsOf(runs, instances),
-    );
-    if (!placement.ok) {
-      // The replica stays submitted and the run waits; `dstack ps` shows why.
-      this.updateReplica(replica.id, (r) => ({ ...r, statusMessage: placement.reason }));
-      return undefined;
-    }
-    this.placements.set(replica.id, placement);
-    // Stored before anything awaits, so the next replica placed in this tick sees this one's allocation.
-    this.updateReplica(replica.id, (r) => {
-      const { statusMessage: _, ...rest } = r;
-      return { ...rest, instance: placement.instance, blocks: placement.blocks, ...(placement.gpus ? { gpuIds: placement.gpus.ids } : {}) };
-    });
-    return placement.instance;
+  /** Where a submitted replica runs: this machine, or a fleet instance picked by the placer (issue 5). */
+  private place(run: RunRecord, replica: ReplicaRecord): string | undefined {
+    if (!this.o.usesFleets) return replica.instance ?? 'local';
+    if (replica.backend !== 'ssh') return replica.instance ?? 'local';
+    return this.placer.place(run, replica);
   }
 
   /** The agent spec of one replica: its replica group's template (a run without groups has one). */
