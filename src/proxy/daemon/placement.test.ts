@@ -18,13 +18,13 @@ const submitted = (num: number): ReplicaRecord =>
 
 /** The daemon's store contract over a plain object (no file: placement never persists by itself). */
 function memoryStore(state: State): StateStore {
-  return { state, update: (fn) => fn(state) } as unknown as StateStore;
+  return { state, update: (fn: (s: State) => unknown) => fn(state) } as unknown as StateStore;
 }
 
 function setup(replicas = [0, 1, 2].map(submitted)) {
   const config = parseConfigObject({ type: 'service', name: 'llm', image: 'vllm', port: 8000, replicas: 3, resources: { gpu: 'A100:2..' } }, 'llm.yml');
   const run = { name: 'llm', project: 'main', status: 'submitted', config, replicas } as unknown as RunRecord;
-  const state: State = { ...emptyState(0), runs: [run], instances: [box('gpus-0'), box('gpus-1')] };
+  const state: State = { ...emptyState(), runs: [run], instances: [box('gpus-0'), box('gpus-1')] };
   const store = memoryStore(state);
   const updateReplica = (id: string, fn: (r: ReplicaRecord) => ReplicaRecord) => {
     run.replicas = run.replicas.map((r) => (r.id === id ? fn(r) : r));
@@ -52,7 +52,7 @@ describe('FleetPlacer', () => {
     placer.place(run, run.replicas[0]!);
     const before = run.replicas[0]!;
     // A new daemon: the record keeps instance, blocks and GPU ids; the in-memory placement is gone.
-    const fresh = new FleetPlacer({ store: memoryStore({ ...emptyState(0), runs: [run], instances: [box('gpus-0'), box('gpus-1')] }), updateReplica });
+    const fresh = new FleetPlacer({ store: memoryStore({ ...emptyState(), runs: [run], instances: [box('gpus-0'), box('gpus-1')] }), updateReplica });
     expect(fresh.place(run, before)).toBeDefined();
     expect(fresh.take(before.id)?.gpus?.ids).toEqual(run.replicas[0]!.gpuIds);
     expect(run.replicas[0]!.gpuIds).toHaveLength(2);
