@@ -205,6 +205,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         metrics: createMetricsHandler({ runs: () => store.state.runs, stats, clock }),
         health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - startedAt) / 1000, home: paths.home }),
         log,
+        saved: () => store.flush(),
       }),
       onColdStart,
       modelsApi: createModelsHandler({

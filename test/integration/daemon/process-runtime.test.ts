@@ -41,7 +41,14 @@ describe('local backend without Docker: process runtime', () => {
 
   it('runs the commands as a process that answers through the proxy, and stops it', async () => {
     await t.api.apply(config());
-    await waitFor('the process replica to be ready', async () => isReady(await t.api.run(name)));
+    let last: unknown;
+    await waitFor('the process replica to be ready', async () => {
+      const run = await t.api.run(name);
+      last = { status: run.status, statusMessage: run.statusMessage, replicas: run.replicas };
+      return isReady(run);
+    }, 50_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last view: ${JSON.stringify(last)}`);
+    });
     const res = await t.api.service('main', name, '/from-process');
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text).path).toMatch(/^\/from-process/);

@@ -39,6 +39,9 @@ describe('runs on one daemon', () => {
   it('two concurrent applies create both runs; the state file stays valid', async () => {
     const [a, b] = await Promise.all([t.api.apply(web(names[0]!)), t.api.apply(web(names[1]!))]);
     expect([a.name, b.name].sort()).toEqual([names[0], names[1]].sort());
+    // An apply is answered only once the run is on disk.
+    const saved = State.parse(JSON.parse(await readFile(join(t.home, 'server', 'state.json'), 'utf8')));
+    expect(saved.runs.map((r) => r.name)).toEqual(expect.arrayContaining([names[0], names[1]]));
     for (const n of [names[0]!, names[1]!]) {
       await waitFor(`${n} ready`, async () => isReady(await t.api.run(n)));
       expect((await t.api.service('main', n, '/')).status).toBe(200);

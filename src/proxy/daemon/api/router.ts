@@ -24,20 +24,27 @@ export interface ControlApiOptions {
   health: () => Health;
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   log: (line: string) => void;
+  /** Resolves once state is on disk: a change is answered only after it is saved (a crash then loses nothing). */
+  saved?: () => Promise<void>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void> | void;
 
 export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { control } = o;
+  const saved = async <T>(result: T | Promise<T>): Promise<T> => {
+    const value = await result;
+    await o.saved?.();
+    return value;
+  };
   const routes: [string, RegExp, Handler][] = [
     ['POST', /^\/api\/runs\/plan$/, async (req, res) => sendJson(res, 200, await control.plan(parse(PlanRequest, await readJson(req))))],
-    ['POST', /^\/api\/runs\/apply$/, async (req, res) => sendJson(res, 200, await control.apply(parse(ApplyRequest, await readJson(req))))],
+    ['POST', /^\/api\/runs\/apply$/, async (req, res) => sendJson(res, 200, await saved(control.apply(parse(ApplyRequest, await readJson(req)))))],
     ['GET', /^\/api\/runs$/, (_req, res, _p, url) => sendJson(res, 200, { runs: control.list(flag(url, 'all')) })],
     ['GET', /^\/api\/runs\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, control.get(name!))],
     ['POST', /^\/api\/runs\/([^/]+)\/stop$/, async (req, res, [name]) => {
       const body = (await readJson(req)) as { abort?: unknown };
-      sendJson(res, 200, control.stop(name!, body.abort === true));
+      sendJson(res, 200, await saved(control.stop(name!, body.abort === true)));
     }],
     ['GET', /^\/api\/runs\/([^/]+)\/logs$/, async (req, res, [name], url) => {
       const replica = Number(url.searchParams.get('replica') ?? '0');
@@ -60,12 +67,12 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
   if (f) {
     routes.push(
       ['POST', /^\/api\/fleets\/plan$/, async (req, res) => sendJson(res, 200, f.manager.plan(parse(FleetPlanRequest, await readJson(req))))],
-      ['POST', /^\/api\/fleets\/apply$/, async (req, res) => sendJson(res, 200, await f.manager.apply(parse(FleetApplyRequest, await readJson(req))))],
+      ['POST', /^\/api\/fleets\/apply$/, async (req, res) => sendJson(res, 200, await saved(f.manager.apply(parse(FleetApplyRequest, await readJson(req)))))],
       ['GET', /^\/api\/fleets$/, (_req, res, _p, url) => sendJson(res, 200, { fleets: f.manager.list(flag(url, 'all')) })],
       ['GET', /^\/api\/fleets\/([^/]+)\/events$/, (req, res, [name]) => streamFleetEvents(req, res, f.manager, f.events, name!)],
       ['GET', /^\/api\/fleets\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, f.manager.get(name!))],
       // `?force=1` takes hosts out even while runs have replicas there.
-      ['DELETE', /^\/api\/fleets\/([^/]+)$/, (_req, res, [name], url) => sendJson(res, 200, f.manager.delete(name!, flag(url, 'force')))],
+      ['DELETE', /^\/api\/fleets\/([^/]+)$/, async (_req, res, [name], url) => sendJson(res, 200, await saved(f.manager.delete(name!, flag(url, 'force'))))],
     );
   }
 
