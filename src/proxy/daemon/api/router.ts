@@ -11,9 +11,8 @@ import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../../co
 import type { ControlPlane } from '../control.js';
 import type { RunEvents } from '../events.js';
 import type { FleetManager } from '../fleets.js';
-import { streamFleetEvents } from './fleet-events.js';
+import { streamFleetEvents, streamRunEvents } from './view-events.js';
 import { bearer, readJson, sendError, sendJson, tokenMatches } from './http.js';
-import { streamRunEvents } from './run-events.js';
 
 export interface ControlApiOptions {
   control: ControlPlane;
