@@ -2,6 +2,8 @@
 // reference measured in the same run (DESIGN.md §7): this machine is noisy, so compare ratios, not absolutes.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The q-quantile (0..1) of numbers, nearest-rank on a sorted copy. */
 export function percentile(values, q) {
@@ -77,4 +79,37 @@ export async function freeLocalPort() {
     });
     if (free) return candidate;
   }
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Bundles `exports` (lines like "export { x } from './src/….ts';", relative to the repository root) the way
+ * scripts/build.mjs bundles the product — ssh2 inside with its CJS named exports, native addons left out — into
+ * out/<name>.mjs, and imports it.
+ */
+export async function bundleModules(name, exports) {
+  const { build } = await import('esbuild');
+  const outfile = join(ROOT, 'out', `bench-${name}`, `${name}-modules.mjs`);
+  await build({
+    stdin: { contents: exports.join('\n'), resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['cpu-features', '*.node'],
+    banner: {
+      js: [
+        "import { createRequire as __cr } from 'node:module';",
+        "import { fileURLToPath as __tp } from 'node:url';",
+        "import { dirname as __dn } from 'node:path';",
+        'const require = __cr(import.meta.url);',
+        'const __filename = __tp(import.meta.url);',
+        'const __dirname = __dn(__filename);',
+      ].join(' '),
+    },
+    outfile,
+    logLevel: 'error',
+  });
+  return import(pathToFileURL(outfile).href);
 }

@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmt, median } from './lib.mjs';
+import { fileURLToPath } from 'node:url';
+import { bundleModules, fmt, median } from './lib.mjs';
 
 export const name = 'repo';
 
@@ -21,41 +21,15 @@ const FILE_BYTES = 10 * 1024;
 
 /** The packer, the agent client, the daemon's uploader and the SSH tunnel, bundled from TypeScript. */
 async function loadModules() {
-  const { build } = await import('esbuild');
-  const outfile = join(ROOT, 'out', 'bench-repo', 'repo-modules.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "export { packSource } from './src/core/repo/index.ts';",
-        "export { AgentClient } from './src/backends/agent-client.ts';",
-        "export { RepoUploads } from './src/proxy/daemon/repo-upload.ts';",
-        "export { tunnelDispatcher } from './src/backends/ssh/tunnel.ts';",
-        "export { openSsh } from './src/backends/ssh/connect.ts';",
-        "export { KnownHosts } from './src/backends/ssh/known-hosts.ts';",
-        "export { exec } from './src/backends/ssh/remote.ts';",
-      ].join('\n'),
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['cpu-features', '*.node'],
-    banner: {
-      js: [
-        "import { createRequire as __cr } from 'node:module';",
-        "import { fileURLToPath as __tp } from 'node:url';",
-        "import { dirname as __dn } from 'node:path';",
-        'const require = __cr(import.meta.url);',
-        'const __filename = __tp(import.meta.url);',
-        'const __dirname = __dn(__filename);',
-      ].join(' '),
-    },
-    outfile,
-    logLevel: 'error',
-  });
-  return import(pathToFileURL(outfile).href);
+  return bundleModules('repo', [
+    "export { packSource } from './src/core/repo/index.ts';",
+    "export { AgentClient } from './src/backends/agent-client.ts';",
+    "export { RepoUploads } from './src/proxy/daemon/repo-upload.ts';",
+    "export { tunnelDispatcher } from './src/backends/ssh/tunnel.ts';",
+    "export { openSsh } from './src/backends/ssh/connect.ts';",
+    "export { KnownHosts } from './src/backends/ssh/known-hosts.ts';",
+    "export { exec } from './src/backends/ssh/remote.ts';",
+  ]);
 }
 
 async function generateFolder(dir) {

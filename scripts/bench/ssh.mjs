@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { fmt, markdownSection, percentile } from './lib.mjs';
+import { bundleModules, fmt, markdownSection, percentile } from './lib.mjs';
 
 export const name = 'ssh';
 
@@ -22,39 +22,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The backend's tunnel and connect modules, bundled from TypeScript the way the product bundle is built. */
 async function loadBackend() {
-  const { build } = await import('esbuild');
-  const outfile = join(ROOT, 'out', 'bench-ssh', 'ssh-backend.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "export { tunnelDispatcher, openChannel } from './src/backends/ssh/tunnel.ts';",
-        "export { openSsh } from './src/backends/ssh/connect.ts';",
-        "export { KnownHosts } from './src/backends/ssh/known-hosts.ts';",
-        "export { exec } from './src/backends/ssh/remote.ts';",
-      ].join('\n'),
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // As scripts/build.mjs bundles the product: ssh2 inside (its CJS named exports), native addons left out.
-    external: ['cpu-features', '*.node'],
-    banner: {
-      js: [
-        "import { createRequire as __cr } from 'node:module';",
-        "import { fileURLToPath as __tp } from 'node:url';",
-        "import { dirname as __dn } from 'node:path';",
-        'const require = __cr(import.meta.url);',
-        'const __filename = __tp(import.meta.url);',
-        'const __dirname = __dn(__filename);',
-      ].join(' '),
-    },
-    outfile,
-    logLevel: 'error',
-  });
-  return import(pathToFileURL(outfile).href);
+  return bundleModules('ssh', [
+    "export { tunnelDispatcher, openChannel } from './src/backends/ssh/tunnel.ts';",
+    "export { openSsh } from './src/backends/ssh/connect.ts';",
+    "export { KnownHosts } from './src/backends/ssh/known-hosts.ts';",
+    "export { exec } from './src/backends/ssh/remote.ts';",
+  ]);
 }
 
 /** `concurrency` workers sending GET / back to back for `seconds`; latency of every request in ms. */
