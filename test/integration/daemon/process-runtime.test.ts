@@ -40,13 +40,14 @@ describe('local backend without Docker: process runtime', () => {
   });
 
   it('runs the commands as a process that answers through the proxy, and stops it', async () => {
-    await t.api.apply(config());
+    const applied = await Promise.race([t.api.apply(config()), new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('apply did not answer within 30 s')), 30_000).unref())]);
+    expect(applied.name).toBe(name);
     let last: unknown;
     await waitFor('the process replica to be ready', async () => {
       const run = await t.api.run(name);
       last = { status: run.status, statusMessage: run.statusMessage, replicas: run.replicas };
       return isReady(run);
-    }, 50_000).catch((e: Error) => {
+    }, 60_000).catch((e: Error) => {
       throw new Error(`${e.message}; last view: ${JSON.stringify(last)}`);
     });
     const res = await t.api.service('main', name, '/from-process');
@@ -56,5 +57,5 @@ describe('local backend without Docker: process runtime', () => {
     await waitFor('the run to terminate', async () => (await t.api.run(name)).status === 'terminated');
     const after = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
     expect(after).toBe('refused');
-  });
+  }, 120_000);
 });
