@@ -9,30 +9,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmt, markdownSection, median } from './lib.mjs';
+import { bundleEntry, fmt, markdownSection, median } from './lib.mjs';
 
 export const name = 'fleet';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const BANNER = [
-  "import { createRequire as __cr } from 'node:module';",
-  "import { fileURLToPath as __tp } from 'node:url';",
-  "import { dirname as __dn } from 'node:path';",
-  'const require = __cr(import.meta.url);',
-  'const __filename = __tp(import.meta.url);',
-  'const __dirname = __dn(__filename);',
-].join(' ');
-
-async function bundle(entry, out) {
-  const { build } = await import('esbuild');
-  const outfile = join(ROOT, 'out', 'bench-fleet', out);
-  await build({
-    entryPoints: [join(ROOT, entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    external: ['cpu-features', '*.node'], banner: { js: BANNER }, define: { __DSTACK_VERSION__: '"0.1.0"' }, outfile, logLevel: 'error',
-  });
-  return outfile;
-}
+const bundle = (entry, out) => bundleEntry('fleet', entry, out);
 
 async function api(daemon, token, method, path, body) {
   const res = await fetch(`${daemon.url}${path}`, {

@@ -83,33 +83,43 @@ export async function freeLocalPort() {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** esbuild options shared by the bench bundles: as scripts/build.mjs bundles the product — ssh2 inside with its CJS
+ * named exports, native addons left out, `require`/`__dirname` available in ESM. */
+const BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['cpu-features', '*.node'],
+  define: { __DSTACK_VERSION__: '"0.1.0"' },
+  banner: {
+    js: [
+      "import { createRequire as __cr } from 'node:module';",
+      "import { fileURLToPath as __tp } from 'node:url';",
+      "import { dirname as __dn } from 'node:path';",
+      'const require = __cr(import.meta.url);',
+      'const __filename = __tp(import.meta.url);',
+      'const __dirname = __dn(__filename);',
+    ].join(' '),
+  },
+  logLevel: 'error',
+};
+
+/** Bundles one entry point (a path relative to the repository root) into out/bench-<section>/<out>; returns its path. */
+export async function bundleEntry(section, entry, out) {
+  const { build } = await import('esbuild');
+  const outfile = join(ROOT, 'out', `bench-${section}`, out);
+  await build({ ...BUNDLE, entryPoints: [join(ROOT, entry)], outfile });
+  return outfile;
+}
+
 /**
- * Bundles `exports` (lines like "export { x } from './src/….ts';", relative to the repository root) the way
- * scripts/build.mjs bundles the product — ssh2 inside with its CJS named exports, native addons left out — into
- * out/<name>.mjs, and imports it.
+ * Bundles `exports` (lines like "export { x } from './src/….ts';", relative to the repository root) into
+ * out/bench-<name>/<name>-modules.mjs, and imports it.
  */
 export async function bundleModules(name, exports) {
   const { build } = await import('esbuild');
   const outfile = join(ROOT, 'out', `bench-${name}`, `${name}-modules.mjs`);
-  await build({
-    stdin: { contents: exports.join('\n'), resolveDir: ROOT, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['cpu-features', '*.node'],
-    banner: {
-      js: [
-        "import { createRequire as __cr } from 'node:module';",
-        "import { fileURLToPath as __tp } from 'node:url';",
-        "import { dirname as __dn } from 'node:path';",
-        'const require = __cr(import.meta.url);',
-        'const __filename = __tp(import.meta.url);',
-        'const __dirname = __dn(__filename);',
-      ].join(' '),
-    },
-    outfile,
-    logLevel: 'error',
-  });
+  await build({ ...BUNDLE, stdin: { contents: exports.join('\n'), resolveDir: ROOT, loader: 'ts' }, outfile });
   return import(pathToFileURL(outfile).href);
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { bundleModules, fmt, markdownSection, percentile } from './lib.mjs';
+import { bundleModules, fmt, freeLocalPort, markdownSection, percentile } from './lib.mjs';
 
 export const name = 'ssh';
 
@@ -67,18 +67,6 @@ function localForwarder(client, remotePort) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, close: () => server.close() })));
 }
 
-/** A port for another process to bind, below the ephemeral range (as test/helpers/net.ts freePort, and why). */
-async function freeLocalPort() {
-  for (;;) {
-    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
-    const free = await new Promise((resolve) => {
-      const s = createServer()
-        .once('error', () => resolve(false))
-        .listen(candidate, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return candidate;
-  }
-}
 
 async function waitAnswer(pool, origin) {
   for (let i = 0; i < 100; i++) {

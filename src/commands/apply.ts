@@ -34,7 +34,6 @@ export default class Apply extends BaseCommand {
     const { flags } = await this.parse(this.constructor as typeof Apply);
     const file = await loadConfigFile(flags.file ?? defaultConfigFile());
     if (file.kind === 'fleet') return applyFleet(this, this.io, file, envFlags(flags.env ?? [], this.io.env), flags);
-    if (file.kind !== 'service') throw new UserError('UNSUPPORTED_CONFIG_TYPE', `${file.path}: \`type: ${file.kind}\` cannot be applied yet`, { hint: 'Only `type: service` is supported by this version.' });
     const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));

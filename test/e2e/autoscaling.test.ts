@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../src/core/api.js';
-import { eventually, newCli, requireDocker, uniqueName, type Cli } from './cli-harness.js';
+import { echoServiceYaml, eventually, newCli, requireDocker, uniqueName, type Cli } from './cli-harness.js';
 import { startLoad } from './load.js';
 
 const SCALED = uniqueName('e2e-scale');
@@ -16,17 +16,7 @@ const LIMITED = uniqueName('e2e-limit');
 const GROUPED = uniqueName('e2e-groups');
 let cli: Cli;
 
-const service = (name: string, extra: string) => `type: service
-name: ${name}
-image: dstack-test/node:latest
-env:
-  - PORT=8000
-commands:
-  - node /srv/http-echo.mjs
-port: 8000
-auth: false
-stop_duration: 1s
-${extra}`;
+const service = (name: string, replicas: number | string, extra: string) => echoServiceYaml(name, replicas, `stop_duration: 1s\n${extra}`);
 
 const live = (v: RunView) => v.replicas.filter((r) => !['terminated', 'aborted', 'failed', 'done'].includes(r.status));
 const readyCount = (v: RunView) => v.replicas.filter((r) => r.status === 'running' && r.ready).length;
@@ -47,8 +37,7 @@ describe('autoscaling with the built CLI', () => {
   it('cold-starts without a 503, scales 0 → 3 under load and back to 0, every request answered 2xx', async () => {
     const file = await cli.write(
       'scaled.dstack.yml',
-      service(SCALED, `replicas: 0..3
-scaling:
+      service(SCALED, '0..3', `scaling:
   metric: rps
   target: 5
   window: 30s
@@ -91,7 +80,7 @@ scaling:
   it('a 10 rps rate limit admits 10 rps (±10%) of a 30 rps load and answers 429 with Retry-After', async () => {
     const file = await cli.write(
       'limited.dstack.yml',
-      service(LIMITED, `rate_limits:
+      service(LIMITED, 1, `rate_limits:
   - prefix: /
     rps: 10
     burst: 1

@@ -50,8 +50,11 @@ export async function requireDocker(): Promise<Docker> {
 
 export { freePort };
 
-/** A Node echo service (the test image's /srv/http-echo.mjs) as YAML, shared by the e2e files. */
-export const echoServiceYaml = (name: string, replicas = 1) => `type: service
+/**
+ * A Node echo service (the test image's /srv/http-echo.mjs) as YAML, shared by the e2e files; `replicas` may be a
+ * range (`0..3`, with `scaling` in `extra`), `extra` is appended as further top-level lines.
+ */
+export const echoServiceYaml = (name: string, replicas: number | string = 1, extra = '') => `type: service
 name: ${name}
 image: dstack-test/node:latest
 env:
@@ -61,7 +64,7 @@ commands:
 port: 8000
 replicas: ${replicas}
 auth: false
-`;
+${extra}`;
 
 export interface Cli {
   home: string;

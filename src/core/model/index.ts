@@ -34,7 +34,7 @@ export { Gpu as GpuSchema, parseGpuString, inferVendor, DEFAULT_GPU, type GpuSpe
 export { Env as EnvSchema, ENV_REQUIRED, ENV_KEY, isEnvRequired, requiredEnvNames, type EnvSpec, type EnvValue, type EnvRequired } from './env.js';
 export { Port as PortSchema, Model as ModelSchema, Probe as ProbeSchema, Scaling as ScalingSchema, RateLimit as RateLimitSchema, PROBE_METHODS, SCALING_WINDOWS, type PortMapping } from './service-parts.js';
 export { RETRY_EVENTS, DEFAULT_RETRY_DURATION, type RetryConfig, type RetryEvent } from './profile.js';
-export { PYTHON_VERSIONS, RESOURCE_NAME, type PythonVersion, type VolumeMountConfig, type FileMapping, type RepoSpec } from './run-base.js';
+export { isRepoUrl, PYTHON_VERSIONS, RESOURCE_NAME, type PythonVersion, type VolumeMountConfig, type FileMapping, type RepoSpec } from './run-base.js';
 export { sumRanges, type ReplicaGroupConfig } from './replicas.js';
 export { parseDuration, parseMemory, parseRange, GB, type Range } from './units.js';
 export { closest, levenshtein, unknownFieldMessage } from './strict.js';

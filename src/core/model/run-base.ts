@@ -80,13 +80,14 @@ export interface RepoSpec {
   if_exists: 'error' | 'skip';
 }
 
-const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^[\w.-]+@[\w.-]+:/.test(s);
+/** Whether a repo source is a git URL (`scheme://…` or scp-like `user@host:path`) rather than a local path. */
+export const isRepoUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^[\w.-]+@[\w.-]+:/.test(s);
 function parseRepoShort(s: string): RepoSpec {
   const head = /^[a-z][a-z0-9+.-]*:\/\/[^/]*|^[\w.-]+@[\w.-]+:/i.exec(s)?.[0] ?? '';
   const i = s.indexOf(':', head.length);
   const source = i < 0 ? s : s.slice(0, i);
   const path = i < 0 ? '.' : s.slice(i + 1);
-  return { ...(isUrl(source) ? { url: source } : { local_path: source }), path, if_exists: 'error' };
+  return { ...(isRepoUrl(source) ? { url: source } : { local_path: source }), path, if_exists: 'error' };
 }
 
 export const Repo = byType({

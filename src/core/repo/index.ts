@@ -7,3 +7,4 @@ export { tarChunks, type TarEntry } from './tar.js';
 export { collectFileMappings, DEFAULT_FILE_SIZE_LIMIT, expandHome, FILE_SIZE_LIMIT_ENV, type FileMapping } from './files.js';
 export { packSource, repoId, type PackedSource, type PackSourceOptions } from './source.js';
 export { initRepo, type RepoRecord } from './init.js';
+export { reposFor, type RepoFlags } from './flags.js';

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../core/config/index.js';
 import { emptyState, type InstanceRecord, type ReplicaRecord, type RunRecord, type State } from '../../core/state/schema.js';
-import type { StateStore } from '../../core/state/store.js';
+import { createStateStore, type StateStore } from '../../core/state/store.js';
 import { FleetPlacer } from './placement.js';
 
 const gpu = (host: string, i: number) => ({ vendor: 'nvidia' as const, name: 'A100', memoryMiB: 81920, id: `${host}-GPU-${i}`, index: i });
@@ -16,16 +19,27 @@ const box = (name: string): InstanceRecord =>
 const submitted = (num: number): ReplicaRecord =>
   ({ id: `llm-${num}-0`, num, submission: 0, deployment: 0, status: 'submitted', ready: false, probes: [], submittedAt: 0, backend: 'ssh' }) as ReplicaRecord;
 
-/** The daemon's store contract over a plain object (no file: placement never persists by itself). */
-function memoryStore(state: State): StateStore {
-  return { state, update: (fn: (s: State) => unknown) => fn(state) } as unknown as StateStore;
+const stores: { store: StateStore; dir: string }[] = [];
+afterAll(async () => {
+  for (const { store, dir } of stores.splice(0)) {
+    await store.flush();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The daemon's real store, writing to a temp file. */
+function storeOf(state: State): StateStore {
+  const dir = mkdtempSync(join(tmpdir(), 'dstack-placement-'));
+  const store = createStateStore(join(dir, 'state.json'), state);
+  stores.push({ store, dir });
+  return store;
 }
 
 function setup(replicas = [0, 1, 2].map(submitted)) {
   const config = parseConfigObject({ type: 'service', name: 'llm', image: 'vllm', port: 8000, replicas: 3, resources: { gpu: 'A100:2..' } }, 'llm.yml');
   const run = { name: 'llm', project: 'main', status: 'submitted', config, replicas } as unknown as RunRecord;
   const state: State = { ...emptyState(), runs: [run], instances: [box('gpus-0'), box('gpus-1')] };
-  const store = memoryStore(state);
+  const store = storeOf(state);
   const updateReplica = (id: string, fn: (r: ReplicaRecord) => ReplicaRecord) => {
     run.replicas = run.replicas.map((r) => (r.id === id ? fn(r) : r));
     return true;
@@ -52,7 +66,7 @@ describe('FleetPlacer', () => {
     placer.place(run, run.replicas[0]!);
     const before = run.replicas[0]!;
     // A new daemon: the record keeps instance, blocks and GPU ids; the in-memory placement is gone.
-    const fresh = new FleetPlacer({ store: memoryStore({ ...emptyState(), runs: [run], instances: [box('gpus-0'), box('gpus-1')] }), updateReplica });
+    const fresh = new FleetPlacer({ store: storeOf({ ...emptyState(), runs: [run], instances: [box('gpus-0'), box('gpus-1')] }), updateReplica });
     expect(fresh.place(run, before)).toBeDefined();
     expect(fresh.take(before.id)?.gpus?.ids).toEqual(run.replicas[0]!.gpuIds);
     expect(run.replicas[0]!.gpuIds).toHaveLength(2);

@@ -295,8 +295,7 @@ export class Reconciler {
 
   /** Where a submitted replica runs: this machine, or a fleet instance picked by the placer (issue 5). */
   private place(run: RunRecord, replica: ReplicaRecord): string | undefined {
-    if (!this.o.usesFleets) return replica.instance ?? 'local';
-    if (replica.backend !== 'ssh') return replica.instance ?? 'local';
+    if (!this.o.usesFleets || replica.backend !== 'ssh') return replica.instance ?? 'local';
     return this.placer.place(run, replica);
   }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packForApply, reposFor } from '../../../src/commands/apply-repo.js';
+import { packForApply } from '../../../src/commands/apply-repo.js';
+import { reposFor } from '../../../src/core/repo/index.js';
 import { renderPlan } from '../../../src/ui/plan.js';
 import { plan } from '../cli/fixtures.js';
 import { tempDir, type TempDir } from './helpers.js';
@@ -63,12 +64,12 @@ describe('the packing step of apply', () => {
 
   it('-P with a git URL and --repo-branch/--repo-hash replace the configuration\'s `repos:`', () => {
     const fromConfig = [{ url: 'https://example.com/a.git', path: '.', if_exists: 'error' as const }];
-    expect(reposFor(fromConfig, {})).toEqual(fromConfig);
-    expect(reposFor(fromConfig, { 'repo-branch': 'dev' })).toEqual([{ ...fromConfig[0], branch: 'dev' }]);
-    expect(reposFor(fromConfig, { repo: 'git@example.com:b/c.git', 'repo-hash': 'abc123' })).toEqual([
+    expect(reposFor(fromConfig, {}, 'svc.yml')).toEqual(fromConfig);
+    expect(reposFor(fromConfig, { 'repo-branch': 'dev' }, 'svc.yml')).toEqual([{ ...fromConfig[0], branch: 'dev' }]);
+    expect(reposFor(fromConfig, { repo: 'git@example.com:b/c.git', 'repo-hash': 'abc123' }, 'svc.yml')).toEqual([
       { url: 'git@example.com:b/c.git', path: '.', if_exists: 'error', hash: 'abc123' },
     ]);
-    expect(reposFor([], { repo: '../other' })).toEqual([{ local_path: '../other', path: '.', if_exists: 'error' }]);
-    expect(reposFor([], {})).toEqual([]);
+    expect(reposFor([], { repo: '../other' }, 'svc.yml')).toEqual([{ local_path: '../other', path: '.', if_exists: 'error' }]);
+    expect(reposFor([], {}, 'svc.yml')).toEqual([]);
   });
 });
