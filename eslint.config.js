@@ -1,5 +1,6 @@
 // Import direction of DESIGN.md §5, enforced so it cannot erode:
-//   commands → ui, core;  proxy → core, backends;  backends → core;  agent → core/model only;  core → nothing above it.
+//   commands → ui, core (server.ts alone loads daemon, lazily);  daemon → proxy, core, backends;  proxy → core, backends
+//   (never daemon);  backends → core;  agent → core/model only;  core → nothing above it.
 import tseslint from 'typescript-eslint';
 
 const restrict = (files, patterns, message) => ({
@@ -15,20 +16,22 @@ export default [
     files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parser: tseslint.parser, parserOptions: { ecmaFeatures: { jsx: true } } },
   },
-  restrict(['src/core/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react', 'node:http', 'node:net', 'undici', 'ssh2', 'dockerode'],
+  restrict(['src/core/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react', 'node:http', 'node:net', 'undici', 'ssh2', 'dockerode'],
     'core is pure domain: no UI, no networking, nothing above it (DESIGN.md §5)'),
-  restrict(['src/core/client/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react'],
+  restrict(['src/core/client/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react'],
     'the daemon client may use HTTP, nothing above core (DESIGN.md §5)'),
-  // src/commands/server.ts is the daemon's entry point (DESIGN.md §2: `dstack server`), so it alone may import proxy/.
-  restrict(['src/commands/**'], ['**/proxy/**', '**/backends/**', '**/agent/**'],
-    'commands talk to the daemon through core, never to proxy/backends/agent directly (DESIGN.md §5)'),
+  // src/commands/server.ts is the daemon's entry point (DESIGN.md §2: `dstack server`), so it alone may load daemon/.
+  restrict(['src/commands/**'], ['**/daemon/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
+    'commands talk to the daemon through core, never to daemon/proxy/backends/agent directly (DESIGN.md §5)'),
   { files: ['src/commands/server.ts'], rules: { 'no-restricted-imports': 'off' } },
-  restrict(['src/ui/**'], ['**/commands/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
+  restrict(['src/ui/**'], ['**/commands/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/agent/**'],
     'ui renders core data only (DESIGN.md §5)'),
-  restrict(['src/proxy/**'], ['**/commands/**', '**/ui/**', '**/agent/**', 'ink', 'react'],
-    'the daemon imports core and backends only (DESIGN.md §5)'),
-  restrict(['src/backends/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/agent/**', 'ink', 'react'],
+  restrict(['src/daemon/**'], ['**/commands/**', '**/ui/**', '**/agent/**', 'ink', 'react'],
+    'the control plane imports proxy, core and backends only (DESIGN.md §5)'),
+  restrict(['src/proxy/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/agent/**', 'ink', 'react'],
+    'the data plane imports core and backends only, never the control plane (DESIGN.md §5)'),
+  restrict(['src/backends/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/agent/**', 'ink', 'react'],
     'backends import core only (DESIGN.md §5)'),
-  restrict(['src/agent/**'], ['**/commands/**', '**/ui/**', '**/proxy/**', '**/backends/**', '**/core/!(model)/**', '**/core/!(model)', 'ink', 'react'],
+  restrict(['src/agent/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/core/!(model)/**', '**/core/!(model)', 'ink', 'react'],
     'the agent imports core/model types only (DESIGN.md §5)'),
 ];

@@ -1,5 +1,5 @@
 // Bench section `fleet`: apply-to-ready time of a service on an SSH fleet host with the image already present
-// (issue 5 goal: median ≤ 3 s). The daemon (src/proxy/daemon/main.ts, bundled as the product is) runs in-process
+// (issue 5 goal: median ≤ 3 s). The daemon (src/daemon/main.ts, bundled as the product is) runs in-process
 // with its own DSTACK_HOME and its own agent directory/port on dstack-h1; the fleet is provisioned once (not timed),
 // then each sample is POST /api/runs/apply → the run's replica running and ready (probes passed), stopped between
 // samples. Reference in the same run: the same service on the local backend (no fleet, same daemon code).
@@ -69,7 +69,7 @@ export async function run(ctx = {}) {
   const host = hosts.hosts[0];
   const home = await mkdtemp(join(tmpdir(), 'bench-fleet-'));
   const agent = await bundle('src/agent/main.ts', 'agent.mjs');
-  const { runDaemon } = await import(pathToFileURL(await bundle('src/proxy/daemon/main.ts', 'daemon.mjs')).href);
+  const { runDaemon } = await import(pathToFileURL(await bundle('src/daemon/main.ts', 'daemon.mjs')).href);
   const { stopLocalAgent } = await import(pathToFileURL(await bundle('src/backends/local/agent-process.ts', 'agent-process.mjs')).href);
   const env = { ...process.env, DOCKER_HOST: hosts.dockerHost, DSTACK_AGENT_BIN: agent };
   const service = {

@@ -24,7 +24,7 @@ async function loadModules() {
   return bundleModules('repo', [
     "export { packSource } from './src/core/repo/index.ts';",
     "export { AgentClient } from './src/backends/agent-client.ts';",
-    "export { RepoUploads } from './src/proxy/daemon/repo-upload.ts';",
+    "export { RepoUploads } from './src/daemon/reconcile/repo-upload.ts';",
     "export { tunnelDispatcher } from './src/backends/ssh/tunnel.ts';",
     "export { openSsh } from './src/backends/ssh/connect.ts';",
     "export { KnownHosts } from './src/backends/ssh/known-hosts.ts';",

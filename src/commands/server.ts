@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { runDaemon } from '../proxy/daemon/main.js';
+import { runDaemon } from '../daemon/main.js';
 import { BaseCommand } from './base.js';
 
 export default class Server extends BaseCommand {

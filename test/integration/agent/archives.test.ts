@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient as TypedClient } from '../../../src/backends/agent-client.js';
 import { packSource, type PackedSource } from '../../../src/core/repo/index.js';
-import { RepoUploads } from '../../../src/proxy/daemon/repo-upload.js';
+import { RepoUploads } from '../../../src/daemon/reconcile/repo-upload.js';
 import { ArchiveStore, pruneArchives } from '../../../src/agent/archives/store.js';
 import { requireTestDocker, startTestAgent, type TestAgent } from './helpers.js';
 

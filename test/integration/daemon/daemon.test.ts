@@ -5,7 +5,7 @@
 import { readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runDaemon, type Daemon } from '../../../src/proxy/daemon/main.js';
+import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { DstackError } from '../../../src/core/errors.js';
 import { Api, removeDir, tempDir } from './harness.js';
 

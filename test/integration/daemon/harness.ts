@@ -14,7 +14,7 @@ import { request } from 'undici';
 import type { RunPlan, RunView } from '../../../src/core/api.js';
 import { LABELS } from '../../../src/core/model/agent-api.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
-import { runDaemon, type Daemon } from '../../../src/proxy/daemon/main.js';
+import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const DOCKER_HOST = process.env.DSTACK_TEST_DOCKER_HOST ?? 'unix:///run/dstack-test/docker.sock';

@@ -11,7 +11,7 @@ import { utils } from 'ssh2';
 import type { FleetPlan, FleetView } from '../../../src/core/api.js';
 import { LABELS } from '../../../src/core/model/agent-api.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
-import { runDaemon, type Daemon } from '../../../src/proxy/daemon/main.js';
+import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { Api, DOCKER_HOST, tempDir } from '../daemon/harness.js';
 import { dockerOptions, type TestHost } from '../../helpers/test-hosts.js';
 

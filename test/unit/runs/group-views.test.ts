@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toRunView } from '../../../src/proxy/daemon/views.js';
+import { toRunView } from '../../../src/daemon/runs/views.js';
 import { replica, run, settings } from '../reconcile/fixtures.js';
 
 describe('RunView of a run with replica groups', () => {

@@ -2,7 +2,7 @@
  * The models published by running services (`model:` set), for the /proxy/models endpoint. Read straight from
  * state on every call: a handful of runs, and always current.
  */
-import type { ModelEntry, ModelRegistry } from '../contracts.js';
+import type { ModelEntry, ModelRegistry } from '../../proxy/contracts.js';
 import type { RunRecord } from '../../core/state/schema.js';
 
 export class StateModelRegistry implements ModelRegistry {

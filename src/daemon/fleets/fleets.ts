@@ -17,9 +17,9 @@ import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
 import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { SshBackend } from '../../backends/ssh/index.js';
-import type { RunEvents } from './events.js';
+import type { RunEvents } from '../api/events.js';
 import { fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
-import { toFleetView } from './views.js';
+import { toFleetView } from '../runs/views.js';
 
 export interface FleetManagerOptions {
   store: StateStore;

@@ -1,16 +1,16 @@
 /**
  * The control API router: exactly the routes of src/core/api.ts, all behind the admin token except
- * /api/health. `/metrics` (admin token too) goes to an optional handler (src/proxy/daemon/metrics.ts).
+ * /api/health. `/metrics` (admin token too) goes to an optional handler (src/daemon/api/metrics.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { ApplyRequest, FleetApplyRequest, FleetPlanRequest, PlanRequest, type Health } from '../../../core/api.js';
-import { UserError } from '../../../core/errors.js';
-import { Resources } from '../../../core/model/resources.js';
-import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../../core/runs/index.js';
-import type { ControlPlane } from '../control.js';
-import type { RunEvents } from '../events.js';
-import type { FleetManager } from '../fleets.js';
+import { ApplyRequest, FleetApplyRequest, FleetPlanRequest, PlanRequest, type Health } from '../../core/api.js';
+import { UserError } from '../../core/errors.js';
+import { Resources } from '../../core/model/resources.js';
+import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../core/runs/index.js';
+import type { ControlPlane } from '../runs/control.js';
+import type { RunEvents } from './events.js';
+import type { FleetManager } from '../fleets/fleets.js';
 import { streamFleetEvents, streamRunEvents } from './view-events.js';
 import { bearer, readJson, sendError, sendJson, tokenMatches } from './http.js';
 

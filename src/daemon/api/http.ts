@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DstackError, InternalError, UserError } from '../../../core/errors.js';
+import { DstackError, InternalError, UserError } from '../../core/errors.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
 

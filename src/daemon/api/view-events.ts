@@ -5,9 +5,9 @@
  * open through proxies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ControlPlane } from '../control.js';
-import type { RunEvents } from '../events.js';
-import type { FleetManager } from '../fleets.js';
+import type { ControlPlane } from '../runs/control.js';
+import type { RunEvents } from './events.js';
+import type { FleetManager } from '../fleets/fleets.js';
 
 interface ViewSource<V> {
   /** The current view; throws once the resource is gone (the stream then ends). */

@@ -5,7 +5,7 @@
  */
 import type { AgentConnection } from '../../backends/backend.js';
 import type { ReplicaState } from '../../core/model/agent-api.js';
-import type { Log } from './log.js';
+import type { Log } from '../process/log.js';
 
 export interface AgentWatchOptions {
   connect: () => Promise<AgentConnection>;

@@ -13,9 +13,9 @@ import type { RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { PlacementConfig } from '../../core/scheduling/request.js';
 import type { Backend } from '../../backends/backend.js';
-import type { RunEvents } from './events.js';
+import type { RunEvents } from '../api/events.js';
 import { prepareRun, planSummary, type ParsedConfig, type PrepareOptions } from './prepare.js';
-import type { Reconciler } from './reconciler.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
 import { toRunView, type ViewContext } from './views.js';
 
 export interface ControlPlaneOptions extends PrepareOptions {

@@ -7,7 +7,7 @@ import type { ProvisionProgress, SshTarget } from '../../core/fleets/index.js';
 import type { HostInfo } from '../../core/model/agent-api.js';
 import { emptyState, type RunRecord } from '../../core/state/schema.js';
 import { createStateStore, type StateStore } from '../../core/state/store.js';
-import { RunEvents } from './events.js';
+import { RunEvents } from '../api/events.js';
 import { FleetManager, parseFleetConfig } from './fleets.js';
 
 const HOST: HostInfo = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../core/state/schema.js';
-import { ServiceStats } from '../stats/service-stats.js';
+import { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { renderMetrics } from './metrics.js';
 
 describe('renderMetrics', () => {

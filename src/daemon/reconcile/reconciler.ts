@@ -17,11 +17,11 @@ import type { RunRecord, ReplicaRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { ReplicaSpecInput, ReplicaState } from '../../core/model/agent-api.js';
 import { isActive } from '../../core/reconcile/index.js';
-import type { RouteTable } from '../contracts.js';
+import type { RouteTable } from '../../proxy/contracts.js';
 import { AgentWatch } from './agent-watch.js';
-import type { RunEvents } from './events.js';
-import type { Log } from './log.js';
-import { FleetPlacer, type PlacementConfig } from './placement.js';
+import type { RunEvents } from '../api/events.js';
+import type { Log } from '../process/log.js';
+import { FleetPlacer, type PlacementConfig } from '../fleets/placement.js';
 import { RepoUploads } from './repo-upload.js';
 import { syncRoutes } from './routes-sync.js';
 

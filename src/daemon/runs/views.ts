@@ -6,8 +6,8 @@ import type { FleetView, GroupView, InstanceView, ReplicaView, Resources, RunVie
 import { isActive } from '../../core/reconcile/index.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { groupOf, groupStates } from '../../core/runs/index.js';
-import { groupPolicy, policyOf } from './autoscaler-loop.js';
-import { busyBlocks } from './fleets-state.js';
+import { groupPolicy, policyOf } from '../scaling/autoscaler-loop.js';
+import { busyBlocks } from '../fleets/fleets-state.js';
 
 export interface ViewContext {
   /** `http://127.0.0.1:3000` */

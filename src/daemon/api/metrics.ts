@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RunRecord } from '../../core/state/schema.js';
-import type { ServiceStats } from '../stats/service-stats.js';
+import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 
 export interface MetricsSource {
   runs: () => readonly RunRecord[];

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { AgentClient } from '../../backends/agent-client.js';
 import { InternalError } from '../../core/errors.js';
 import type { RepoInfo } from '../../core/api.js';
-import type { Log } from './log.js';
+import type { Log } from '../process/log.js';
 
 export interface RepoUploadsOptions {
   log: Log;

@@ -3,7 +3,7 @@
  * stopped (DESIGN.md §4). Routes are rewritten only when their content changed, so the data plane's per-replica
  * pools are not churned every tick.
  */
-import type { RouteTable, ServiceRoute } from '../contracts.js';
+import type { RouteTable, ServiceRoute } from '../../proxy/contracts.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { AgentConnection } from '../../backends/backend.js';
 
