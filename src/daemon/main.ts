@@ -9,7 +9,7 @@ import { DEFAULT_SERVER_PORT } from '../core/api.js';
 import { backoffBaseFromEnv } from '../core/reconcile/index.js';
 import { loadOrCreateHomeConfig, type HomeConfig } from '../core/home/config-file.js';
 import { resolveHome } from '../core/home/paths.js';
-import { createStateStore, loadState } from '../core/state/store.js';
+import { createJsonStateStore, loadState } from './state/json-store.js';
 import { CompositeBackend } from '../backends/composite.js';
 import { LocalBackend } from '../backends/local/index.js';
 import { SshBackend, type SshBackendOptions } from '../backends/ssh/index.js';
@@ -94,7 +94,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     cleanups.push(() => release().catch(() => undefined));
 
     const state = await loadState(paths.stateFile, clock);
-    const store = createStateStore(paths.stateFile, state, (e) => log(`state write failed: ${(e as Error).message}`));
+    const store = createJsonStateStore(paths.stateFile, state, (e) => log(`state write failed: ${(e as Error).message}`));
     cleanups.push(() => store.flush());
     home = await loadOrCreateHomeConfig(paths.configFile);
 
@@ -147,7 +147,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents.
     fleets.start();
     const prober = new Prober({
-      runs: () => store.state.runs,
+      runs: () => store.runs(),
       connection: (i) => reconciler.connection(i),
       update: (id, fn) => void reconciler.updateReplica(id, fn),
       clock,
@@ -164,7 +164,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const view = {
       baseUrl: '',
       rps: (project: string, run: string, windowSeconds = 60) => rpsOver(project, run, windowSeconds, clock()),
-      instances: () => store.state.instances,
+      instances: () => store.instances(),
     };
     const language = configLanguage();
     const control = new ControlPlane({
@@ -186,7 +186,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     );
     // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
     const onColdStart = (project: string, run: string): void => {
-      const r = store.state.runs.find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
+      const r = store.runs().find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
       if (r) control.setDesiredReplicas(project, run, 1);
     };
     const limiter = new RateLimiter();
@@ -202,21 +202,21 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         events,
         fleets: { manager: fleets, events: fleetEvents },
         adminToken: () => home.token,
-        metrics: createMetricsHandler({ runs: () => store.state.runs, stats, clock }),
+        metrics: createMetricsHandler({ runs: () => store.runs(), stats, clock }),
         health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - startedAt) / 1000, home: paths.home }),
         log,
         saved: () => store.flush(),
       }),
       onColdStart,
       modelsApi: createModelsHandler({
-        registry: new StateModelRegistry(() => store.state.runs),
+        registry: new StateModelRegistry(() => store.runs()),
         // The model endpoint counts its requests and scales from zero like the service proxy.
         forward: makeForwarder(routes, { stats, clock, onColdStart }),
         authenticate,
       }),
     });
     const autoscaler = new AutoscalerLoop({
-      runs: () => store.state.runs,
+      runs: () => store.runs(),
       load: {
         rps: rpsOver,
         inFlight: (project, run) => stats.inFlight(project, run),

@@ -19,12 +19,9 @@ export interface ReplicaTarget {
   dispatcher?: Dispatcher;
 }
 
-export interface RateLimitRule {
-  prefix: string;
-  key: { type: 'ip_address' } | { type: 'header'; header: string };
-  rps: number;
-  burst: number;
-}
+/** A `rate_limits` rule: the run settings' shape, declared once in core. */
+export type { RateLimitRule } from '../core/state/schema.js';
+import type { RateLimitRule } from '../core/state/schema.js';
 
 export interface ServiceRoute {
   project: string;

@@ -5,6 +5,7 @@
  * `group=G replica=N` rows, and with `-v` a row per group (its REPLICAS and RPS) above its replicas.
  */
 import { JobStatus, RunStatus, type GroupView, type ReplicaView, type RunView } from '../core/api.js';
+import { isFinal, isRunFinished } from '../core/reconcile/index.js';
 import { statusTone, type Painter } from './colors.js';
 import { formatBackend, formatGpus, formatPrice, formatResources } from './offers-table.js';
 import { renderTable, type Cell, type Column, type Row } from './table.js';
@@ -18,7 +19,6 @@ export interface RunsTableOptions {
   width?: number;
 }
 
-const FINISHED = new Set(['terminated', 'aborted', 'failed', 'done']);
 
 /** The replicas worth a row: the newest submission of each replica number, active ones unless the run ended. */
 export function visibleReplicas(run: RunView): ReplicaView[] {
@@ -28,8 +28,8 @@ export function visibleReplicas(run: RunView): ReplicaView[] {
     if (!seen || r.submission > seen.submission || (r.submission === seen.submission && r.deployment > seen.deployment)) newest.set(r.num, r);
   }
   const all = [...newest.values()].sort((a, b) => a.num - b.num);
-  const runEnded = FINISHED.has(run.status) || run.status === 'terminating';
-  return runEnded ? all : all.filter((r) => !FINISHED.has(r.status));
+  const runEnded = isRunFinished(run) || run.status === 'terminating';
+  return runEnded ? all : all.filter((r) => !isFinal(r.status));
 }
 
 /** `✓` passed (ready), `×` last check failed, `~` not there yet; one mark per probe. */
@@ -67,7 +67,7 @@ function runRows(run: RunView, opts: RunsTableOptions): Row[] {
   const only = merged ? replicas[0] : undefined;
   const current = run.replicas.filter((r) => r.status === 'running').length;
   const runStatus = statusCell(statusText(run.status, run.statusMessage));
-  const dim = FINISHED.has(run.status);
+  const dim = isRunFinished(run);
   const runRow: Row = {
     dim,
     cells: [

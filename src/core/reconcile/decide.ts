@@ -18,7 +18,7 @@ import type { ReplicaRecord, RunRecord } from '../state/schema.js';
 import { backoffDelayMs } from './backoff.js';
 import { initialProbes } from './probes.js';
 import { isActive, isLive } from './replica-status.js';
-import { computeRunStatus, terminationStatus } from './run-status.js';
+import { computeRunStatus, isRunFinished, terminationStatus } from './run-status.js';
 
 export interface ReconcileContext {
   now: number;
@@ -46,7 +46,7 @@ const HISTORY_PER_NUM = 6;
 
 export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision {
   const run: RunRecord = { ...input, replicas: input.replicas.map((r) => ({ ...r })) };
-  if (run.status === 'terminated' || run.status === 'failed' || run.status === 'done') return { run: input, effects: [] };
+  if (isRunFinished(run)) return { run: input, effects: [] };
   const max = run.settings.maxDurationSeconds;
   if (!run.terminationReason && max !== undefined && ctx.now - run.submittedAt > max * 1000) {
     endRun(run, 'max_duration_exceeded', 'max duration exceeded');
@@ -70,8 +70,15 @@ export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision 
   return { run, effects };
 }
 
-/** Asks the run to end; the next decisions stop its replicas. */
-export function endRun(run: RunRecord, reason: string, message?: string): void {
+/** The run asked to end (a new record; an earlier reason wins); the next decisions stop its replicas. */
+export function endedRun(run: RunRecord, reason: string, message?: string): RunRecord {
+  const next = { ...run };
+  endRun(next, reason, message);
+  return next;
+}
+
+/** Asks the run (a draft being decided on) to end. */
+function endRun(run: RunRecord, reason: string, message?: string): void {
   run.terminationReason ??= reason;
   if (message !== undefined) run.statusMessage = message;
 }

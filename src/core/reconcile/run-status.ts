@@ -49,3 +49,11 @@ function messageFor(reason: string): string {
       return 'error';
   }
 }
+
+/** A run in a final status: nothing of it runs or will run again. */
+export const isRunFinished = (run: Pick<RunRecord, 'status'>): boolean =>
+  run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
+
+/** Finished, or ending (a termination reason is set): a run no longer taking changes or desired counts. */
+export const isRunEnding = (run: Pick<RunRecord, 'status' | 'terminationReason'>): boolean =>
+  isRunFinished(run) || run.terminationReason !== undefined;

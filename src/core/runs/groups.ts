@@ -54,6 +54,10 @@ export function withGroupDesired<T extends DesiredFields>(run: T, n: number, gro
   if (!target) return run;
   target.desired = clamp(n, target.replicas.min, target.replicas.max);
   const desiredReplicas = groups.reduce((sum, g) => sum + g.desired, 0);
+  // Unchanged counts give back the same record, so callers write (and wake the loop) only on a change.
+  const stored = run.desiredByGroup;
+  const same = desiredReplicas === run.desiredReplicas && (!run.settings.groups || groups.every((g) => stored?.[g.name] === g.desired));
+  if (same) return run;
   if (!run.settings.groups) return { ...run, desiredReplicas };
   return { ...run, desiredReplicas, desiredByGroup: Object.fromEntries(groups.map((g) => [g.name, g.desired])) };
 }

@@ -6,6 +6,7 @@
 import type { EnvSpec } from '../model/env.js';
 import type { ResourcesSpec } from '../model/resources.js';
 import type { Range } from '../model/units.js';
+import type { ScalingSettings } from '../state/schema.js';
 
 export interface ProbeInput {
   type?: 'http';
@@ -38,7 +39,7 @@ export type VolumeInput =
 export interface GroupInput {
   name: string;
   replicas: Range;
-  scaling?: unknown;
+  scaling?: ScalingSettings | undefined;
   resources?: ResourcesSpec | undefined;
   commands?: string[] | undefined;
   image?: string | undefined;
@@ -55,7 +56,7 @@ export interface ServiceInput {
   replicas: Range | readonly unknown[];
   /** Explicit replica groups; `replicas` is then the sum of their ranges. */
   groups?: readonly GroupInput[] | undefined;
-  scaling?: unknown;
+  scaling?: ScalingSettings | undefined;
   model?: ModelInput | undefined;
   auth: boolean;
   strip_prefix: boolean;

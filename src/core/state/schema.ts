@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { JobStatus, RunStatus, InstanceStatus, RepoInfo } from '../api.js';
 import { HostInfo, ReplicaSpec } from '../model/agent-api.js';
+import { Json } from '../model/json.js';
+import type { ServiceConfig } from '../model/service.js';
 
 export const STATE_VERSION = 1;
 
@@ -31,20 +33,41 @@ export const ModelSettings = z.object({
 });
 export type ModelSettings = z.infer<typeof ModelSettings>;
 
+/** One `rate_limits` rule as the proxy applies it (the config's normalized shape; the one declaration of it). */
 export const RateLimitSettings = z.object({
   prefix: z.string(),
   key: z.union([z.object({ type: z.literal('ip_address') }), z.object({ type: z.literal('header'), header: z.string() })]),
   rps: z.number(),
   burst: z.number(),
 });
+export type RateLimitRule = z.infer<typeof RateLimitSettings>;
+
+/** A normalized `scaling` block (config language: durations in seconds, defaults filled in). */
+export const ScalingSettings = z.object({
+  metric: z.literal('rps'),
+  target: z.number().positive(),
+  window: z.number().positive(),
+  scale_up_delay: z.number().nonnegative(),
+  scale_down_delay: z.number().nonnegative(),
+});
+export type ScalingSettings = z.infer<typeof ScalingSettings>;
+
+/**
+ * The normalized service configuration as applied. It is checked by the config language when applied and stored as
+ * is; on load only its kind is checked, so a later change of the config language never stops a daemon from
+ * reloading the runs it already has (their settings and spec templates carry what the loop acts on).
+ */
+export const StoredServiceConfig = z.custom<ServiceConfig>(
+  (v) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'service',
+  { message: 'expected a normalized `type: service` configuration' },
+);
 
 /** One replica group (`groups:`): its own range and scaling; its spec template is in `RunRecord.specTemplates`. */
 export const GroupSettings = z.object({
   name: z.string(),
   replicas: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
   autoscaling: z.boolean(),
-  /** Normalized `scaling` block of the group. */
-  scaling: z.unknown().optional(),
+  scaling: ScalingSettings.optional(),
 });
 export type GroupSettings = z.infer<typeof GroupSettings>;
 
@@ -53,8 +76,7 @@ export const RunSettings = z.object({
   replicas: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
   /** True when `scaling` is set: the autoscaler owns desiredReplicas within [min, max]. */
   autoscaling: z.boolean(),
-  /** Normalized `scaling` block, handed to the autoscaler as is. */
-  scaling: z.unknown().optional(),
+  scaling: ScalingSettings.optional(),
   probes: z.array(ProbeSettings),
   /** No probes configured: a TCP connect on the port gates readiness instead (see prober.ts). */
   tcpCheck: z.boolean(),
@@ -116,9 +138,9 @@ export const RunRecord = z.object({
   project: z.string(),
   user: z.string(),
   /** The raw configuration as applied (env resolved by the CLI). */
-  configRaw: z.unknown(),
-  /** The normalized configuration (for `dstack run get --json`-style views). */
-  config: z.unknown(),
+  configRaw: Json,
+  /** The normalized configuration. */
+  config: StoredServiceConfig,
   configPath: z.string().optional(),
   repo: RepoInfo.optional(),
   settings: RunSettings,
@@ -180,7 +202,7 @@ export const FleetRecord = z.object({
   project: z.string(),
   status: z.enum(['submitted', 'active', 'terminating', 'terminated', 'failed']),
   createdAt: z.number(),
-  configRaw: z.unknown(),
+  configRaw: Json,
   configPath: z.string().optional(),
 });
 export type FleetRecord = z.infer<typeof FleetRecord>;

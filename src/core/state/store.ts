@@ -1,76 +1,47 @@
 /**
- * The state store: the whole state in memory, persisted with coalesced atomic writes (temp file + fsync + rename,
- * mode 0600). Only the daemon holds one, under its lock (node-packages.md §0.5: no cross-process safety otherwise).
+ * The one way the daemon reads and writes state (DESIGN.md §3). Records are values: a reader never mutates what it
+ * got; a writer hands the store a new record. Writes are per record, so the same interface fits the JSON file (the
+ * embedded default, src/daemon/state/json-store.ts) and a database where each record is a row updated with
+ * compare-and-set, several writes together being one transaction.
  */
-import { readFile, rename } from 'node:fs/promises';
-import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../home/config-file.js';
-import { State, emptyState } from './schema.js';
+import type { FleetRecord, InstanceRecord, RunRecord } from './schema.js';
 
-export interface StateStore {
-  /** The live state; mutate only inside `update`. */
-  readonly state: State;
-  /** Applies `fn` to the state and schedules one write (several updates in a row are written once). */
-  update<T>(fn: (state: State) => T): T;
-  /** Resolves once everything updated so far is on disk. */
+/** Reads: the latest committed records (synchronous: the owning daemon keeps them in memory). */
+export interface StateView {
+  runs(): readonly RunRecord[];
+  run(id: string): RunRecord | undefined;
+  instances(): readonly InstanceRecord[];
+  instance(name: string): InstanceRecord | undefined;
+  fleets(): readonly FleetRecord[];
+  fleet(project: string, name: string): FleetRecord | undefined;
+}
+
+/** Writes of whole records: insert or replace by key (run id, instance name, project + fleet name). */
+export interface StateWriter {
+  putRun(run: RunRecord): void;
+  removeRun(id: string): void;
+  putInstance(instance: InstanceRecord): void;
+  removeInstance(name: string): void;
+  putFleet(fleet: FleetRecord): void;
+  removeFleet(project: string, name: string): void;
+}
+
+/** Returns the record's replacement; the same object (or undefined) means "no change", and nothing is written. */
+export type RecordUpdate<R> = (current: R) => R | undefined;
+
+export interface StateStore extends StateView, StateWriter {
+  /** Compare-and-set of one run: `fn` sees the current record. Returns the record now stored (undefined: no such run). */
+  updateRun(id: string, fn: RecordUpdate<RunRecord>): RunRecord | undefined;
+  updateInstance(name: string, fn: RecordUpdate<InstanceRecord>): InstanceRecord | undefined;
+  updateFleet(project: string, name: string, fn: RecordUpdate<FleetRecord>): FleetRecord | undefined;
+  /** Several writes as one unit (one transaction, one file write); reads inside see the writes made so far. */
+  transaction<T>(fn: (tx: StateView & StateWriter) => T): T;
+  /** Resolves once everything written so far is durable. */
   flush(): Promise<void>;
 }
 
-/**
- * Reads and validates the state file. A corrupt file is moved aside (never overwritten) and reported once with
- * both names, so the next start begins afresh instead of failing forever.
- */
-export async function loadState(file: string, now: () => number = Date.now): Promise<State> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw e;
-  }
-  let problem: string;
-  try {
-    const parsed = State.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    const first = parsed.error.issues[0];
-    problem = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid';
-  } catch (e) {
-    problem = `not valid JSON (${(e as Error).message})`;
-  }
-  const backup = `${file}.corrupt-${now()}`;
-  await rename(file, backup);
-  throw new UserError('STATE_CORRUPT', `State file ${file} is invalid: ${problem}. It was moved to ${backup}.`, {
-    hint: 'Start the daemon again to begin with empty state (running replicas it no longer knows are stopped).',
-  });
-}
-
-export function createStateStore(file: string, initial: State, onError: (e: unknown) => void = () => {}): StateStore {
-  const state = initial;
-  let writing: Promise<void> | undefined;
-  let dirty = false;
-
-  const writeLoop = async (): Promise<void> => {
-    while (dirty) {
-      dirty = false;
-      try {
-        await writeFileAtomic(file, JSON.stringify(state, null, 1));
-      } catch (e) {
-        onError(e);
-      }
-    }
-    writing = undefined;
-  };
-
-  return {
-    state,
-    update(fn) {
-      const result = fn(state);
-      dirty = true;
-      writing ??= Promise.resolve().then(writeLoop);
-      return result;
-    },
-    async flush() {
-      while (writing) await writing;
-    },
-  };
+/** Applies a `RecordUpdate` and reports whether it changed anything. */
+export function applyUpdate<R>(current: R, fn: RecordUpdate<R>): { next: R; changed: boolean } {
+  const next = fn(current);
+  return next === undefined || next === current ? { next: current, changed: false } : { next, changed: true };
 }

@@ -4,6 +4,7 @@
  * histogram, plus `_sum`/`_count` since start): the stats keep no cumulative buckets to build a histogram from.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isFinal, isRunFinished } from '../../core/reconcile/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 
@@ -13,7 +14,6 @@ export interface MetricsSource {
   clock: () => number;
 }
 
-const isDone = (run: RunRecord) => run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
 
 /** Label values escape backslash, double quote and newline (Prometheus text format). */
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -21,7 +21,7 @@ const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v])
 
 export function renderMetrics(source: MetricsSource): string {
   const now = source.clock();
-  const runs = source.runs().filter((r) => !isDone(r));
+  const runs = source.runs().filter((r) => !isRunFinished(r));
   const out: string[] = [];
   const family = (name: string, type: string, help: string, lines: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
@@ -48,7 +48,7 @@ export function renderMetrics(source: MetricsSource): string {
   family('dstack_replicas', 'gauge', 'Active replicas by status (ready = running and passing probes).', per((r, l) => {
     const counts = new Map<string, number>();
     for (const x of r.replicas) {
-      if (['terminated', 'aborted', 'failed', 'done'].includes(x.status)) continue;
+      if (isFinal(x.status)) continue;
       counts.set(x.status, (counts.get(x.status) ?? 0) + 1);
       if (x.status === 'running' && x.ready) counts.set('ready', (counts.get('ready') ?? 0) + 1);
     }

@@ -4,7 +4,7 @@
  * records + cached host info, Allocations from the replicas placed on them).
  */
 import type { SshTarget } from '../../core/fleets/index.js';
-import { isActive } from '../../core/reconcile/index.js';
+import { isActive, isRunFinished } from '../../core/reconcile/index.js';
 import type { Allocation, InstanceCapacity } from '../../core/scheduling/index.js';
 import type { InstanceRecord, RunRecord } from '../../core/state/schema.js';
 
@@ -22,13 +22,12 @@ export function fleetTarget(t: StoredTarget): SshTarget {
   return { ...rest, ...(proxyJump ? { proxyJump } : {}), ...(internalIp !== undefined ? { internalIp } : {}) };
 }
 
-const runDone = (r: RunRecord) => r.status === 'terminated' || r.status === 'failed' || r.status === 'done';
 
 /** Replicas of active runs that are not finished and sit on one of `instances`. */
 export function liveReplicasOn(runs: readonly RunRecord[], instances: readonly string[]): LiveReplica[] {
   const wanted = new Set(instances);
   return runs
-    .filter((run) => !runDone(run))
+    .filter((run) => !isRunFinished(run))
     .flatMap((run) => run.replicas.filter((r) => isActive(r) && r.instance !== undefined && wanted.has(r.instance)).map((r) => ({ run: run.name, replica: r.id, instance: r.instance! })));
 }
 

@@ -6,7 +6,8 @@ import { UserError } from '../../core/errors.js';
 import type { ProvisionProgress, SshTarget } from '../../core/fleets/index.js';
 import type { HostInfo } from '../../core/model/agent-api.js';
 import { emptyState, type RunRecord } from '../../core/state/schema.js';
-import { createStateStore, type StateStore } from '../../core/state/store.js';
+import type { StateStore } from '../../core/state/store.js';
+import { createJsonStateStore } from '../state/json-store.js';
 import { RunEvents } from '../api/events.js';
 import { FleetManager, parseFleetConfig } from './fleets.js';
 
@@ -65,7 +66,7 @@ function manager(failures: Record<string, UserError> = {}) {
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleets-unit-'));
-  store = createStateStore(join(dir, 'state.json'), emptyState());
+  store = createJsonStateStore(join(dir, 'state.json'), emptyState());
   manager();
 });
 afterEach(async () => {
@@ -117,10 +118,10 @@ describe('FleetManager', () => {
   it('refuses to delete a fleet whose hosts run replicas, naming the run; then deletes it when they are gone', async () => {
     await fleets.apply({ config: config(['a']), force: false });
     await ssh.finish();
-    store.update((s) => void s.runs.push(liveRun('fl-0')));
+    store.putRun(liveRun('fl-0'));
     expect(fleets.get('fl').instances[0]).toMatchObject({ status: 'busy', busyBlocks: 1 });
     expect(() => fleets.delete('fl', false)).toThrow(expect.objectContaining({ code: 'FLEET_IN_USE', message: expect.stringContaining('`svc`') }));
-    store.update((s) => void (s.runs = []));
+    for (const r of store.runs()) store.removeRun(r.id);
     expect(fleets.delete('fl', false).status).toBe('terminating');
     await ssh.finish();
     expect(ssh.torn).toEqual(['fl-0']);
@@ -133,11 +134,11 @@ describe('FleetManager', () => {
     await fleets.apply({ config: config(['a']), force: false });
     await ssh.finish();
     fleets.setReachable('fl-0', false, new Error('Keepalive timeout'));
-    expect(store.state.instances[0]).toMatchObject({ unreachable: true, unreachableSince: 1000 });
+    expect(store.instances()[0]).toMatchObject({ unreachable: true, unreachableSince: 1000 });
     expect(fleets.get('fl').instances[0]!.unreachable).toBe(true);
     fleets.setReachable('fl-0', true);
-    expect(store.state.instances[0]!.unreachable).toBe(false);
-    expect(store.state.instances[0]!.unreachableSince).toBeUndefined();
+    expect(store.instances()[0]!.unreachable).toBe(false);
+    expect(store.instances()[0]!.unreachableSince).toBeUndefined();
   });
 
   it('names an unknown fleet and a configuration that is not a fleet', () => {

@@ -13,6 +13,7 @@ import { DstackError, UserError } from '../../core/errors.js';
 import { diffHosts, hostKey, resolveBlocks, sshTargets, type SshTarget } from '../../core/fleets/index.js';
 import { parseConfigObject } from '../../core/config/load.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
+import { Json } from '../../core/model/json.js';
 import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
 import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
@@ -69,7 +70,7 @@ export class FleetManager {
   /** After a (re)start: joined hosts reconnect, interrupted provisioning and deletion start over. */
   start(): void {
     this.syncTargets();
-    for (const i of this.o.store.state.instances) {
+    for (const i of this.o.store.instances()) {
       if (!i.target) continue;
       if (i.status === 'pending' || i.status === 'provisioning') this.provision(fleetTarget(i.target));
       if (i.status === 'terminating') void this.teardown(i.name);
@@ -85,7 +86,7 @@ export class FleetManager {
     ];
     const changes = [...p.diff.add.map((t) => `add host ${hostKey(t)}`), ...p.diff.remove.map((t) => `remove host ${hostKey(t)}`)];
     const warnings = p.diff.remove.flatMap((t) => {
-      const live = liveReplicasOn(this.o.store.state.runs, [t.instance]);
+      const live = liveReplicasOn(this.o.store.runs(), [t.instance]);
       return live.length > 0 ? [`host ${hostKey(t)} runs ${describeLive(live)}; removing it needs --force`] : [];
     });
     const plan: FleetPlan = {
@@ -107,8 +108,8 @@ export class FleetManager {
   }
 
   list(all: boolean): FleetView[] {
-    const fleets = this.o.store.state.fleets.filter((f) => f.project === this.o.project && (all || !FLEET_DONE.has(f.status)));
-    return fleets.sort((a, b) => b.createdAt - a.createdAt).map((f) => this.view(f));
+    const fleets = this.o.store.fleets().filter((f) => f.project === this.o.project && (all || !FLEET_DONE.has(f.status)));
+    return [...fleets].sort((a, b) => b.createdAt - a.createdAt).map((f) => this.view(f));
   }
 
   get(name: string): FleetView {
@@ -122,32 +123,33 @@ export class FleetManager {
     if (FLEET_DONE.has(fleet.status) || fleet.status === 'terminating') return this.view(fleet);
     const instances = this.instancesOf(name).filter((i) => i.status !== 'terminated');
     this.refuseIfBusy(instances.map((i) => i.name), force, `fleet \`${name}\``);
-    this.o.store.update(() => {
-      fleet.status = 'terminating';
-      for (const i of instances) i.status = 'terminating';
+    const terminating = this.o.store.transaction((tx) => {
+      for (const i of instances) tx.putInstance({ ...i, status: 'terminating' });
+      const next: FleetRecord = { ...fleet, status: 'terminating' };
+      tx.putFleet(next);
+      return next;
     });
     this.changed(name);
     for (const i of instances) void this.teardown(i.name);
     if (instances.length === 0) this.finishFleet(name);
-    return this.view(fleet);
+    return this.view(this.o.store.fleet(this.o.project, name) ?? terminating);
   }
 
   /** A host's SSH connection dropped or came back (host loss, issue 5). */
   setReachable(instance: string, reachable: boolean, error?: Error): void {
-    const rec = this.o.store.state.instances.find((i) => i.name === instance);
+    const rec = this.o.store.instances().find((i) => i.name === instance);
     if (!rec || rec.unreachable === !reachable) return;
     this.o.log(`instance ${instance} ${reachable ? 'is reachable again' : `is unreachable${error ? `: ${error.message}` : ''}`}`);
-    this.o.store.update(() => {
-      rec.unreachable = !reachable;
-      if (reachable) delete rec.unreachableSince;
-      else rec.unreachableSince = this.o.clock();
+    this.o.store.updateInstance(instance, (i) => {
+      const { unreachableSince: _, ...rest } = i;
+      return reachable ? { ...rest, unreachable: false } : { ...rest, unreachable: true, unreachableSince: this.o.clock() };
     });
     if (rec.fleet) this.changed(rec.fleet);
     this.o.onCapacity();
   }
 
   view(fleet: FleetRecord): FleetView {
-    return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.state.runs);
+    return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.runs());
   }
 
   private async applyNow(req: FleetApplyRequest): Promise<FleetView> {
@@ -155,27 +157,28 @@ export class FleetManager {
     const removing = p.diff.remove.map((t) => t.instance);
     this.refuseIfBusy(removing, req.force, `removing ${removing.join(', ')}`);
     const now = this.o.clock();
-    const fleet = this.o.store.update((s) => {
+    const configRaw = Json.parse(req.config);
+    const fleet = this.o.store.transaction((tx) => {
       // Failed hosts of an earlier apply are tried again: their records go, the diff adds them anew.
-      s.instances = s.instances.filter((i) => !(i.fleet === p.name && i.status === 'terminated'));
-      s.fleets = s.fleets.filter((f) => !(f.name === p.name && f.project === this.o.project && FLEET_DONE.has(f.status)));
-      let record = s.fleets.find((f) => f.name === p.name && f.project === this.o.project);
-      if (!record) {
-        record = { name: p.name, project: this.o.project, status: 'submitted', createdAt: now, configRaw: req.config };
-        s.fleets.push(record);
-      }
-      record.configRaw = req.config;
-      if (req.configPath !== undefined) record.configPath = req.configPath;
+      for (const i of tx.instances()) if (i.fleet === p.name && i.status === 'terminated') tx.removeInstance(i.name);
+      const existing = tx.fleet(this.o.project, p.name);
+      const reuse = existing && !FLEET_DONE.has(existing.status) ? existing : undefined;
+      const record: FleetRecord = {
+        ...(reuse ?? { name: p.name, project: this.o.project, status: 'submitted', createdAt: now }),
+        configRaw,
+        ...(req.configPath !== undefined ? { configPath: req.configPath } : {}),
+      };
+      tx.putFleet(record);
       for (const t of p.diff.keep) {
-        const rec = s.instances.find((i) => i.name === t.instance);
-        if (rec) rec.target = t;
+        const rec = tx.instance(t.instance);
+        if (rec) tx.putInstance({ ...rec, target: t });
       }
       for (const t of p.diff.add) {
-        s.instances.push({ name: t.instance, fleet: p.name, backend: 'ssh', status: 'pending', unreachable: false, createdAt: now, target: t });
+        tx.putInstance({ name: t.instance, fleet: p.name, backend: 'ssh', status: 'pending', unreachable: false, createdAt: now, target: t });
       }
       for (const t of p.diff.remove) {
-        const rec = s.instances.find((i) => i.name === t.instance);
-        if (rec) rec.status = 'terminating';
+        const rec = tx.instance(t.instance);
+        if (rec) tx.putInstance({ ...rec, status: 'terminating' });
       }
       return record;
     });
@@ -202,28 +205,21 @@ export class FleetManager {
     const abort = new AbortController();
     this.provisioning.set(target.instance, abort);
     this.syncTargets();
-    this.updateInstance(target.instance, (i) => {
-      i.status = 'provisioning';
-      delete i.error;
-    });
+    this.updateInstance(target.instance, ({ error: _, ...i }) => ({ ...i, status: 'provisioning' }));
     void this.o.ssh
-      .provision(target, (p) => this.updateInstance(target.instance, (i) => void (i.progress = p.message)), abort.signal)
+      .provision(target, (p) => this.updateInstance(target.instance, (i) => ({ ...i, progress: p.message })), abort.signal)
       .then(
         (r) =>
-          this.updateInstance(target.instance, (i) => {
-            i.status = 'idle';
-            i.host = r.host;
-            i.blocks = resolveBlocks(target.blocks, r.host.gpus.length);
-            delete i.progress;
-          }),
+          this.updateInstance(target.instance, ({ progress: _, ...i }) => ({
+            ...i,
+            status: 'idle',
+            host: r.host,
+            blocks: resolveBlocks(target.blocks, r.host.gpus.length),
+          })),
         (e: unknown) => {
           const message = e instanceof DstackError ? `${e.code}: ${e.message}` : (e as Error).message;
           this.o.log(`fleet host ${target.instance} (${hostKey(target)}) failed: ${message}`);
-          this.updateInstance(target.instance, (i) => {
-            i.status = 'terminated';
-            i.error = message;
-            delete i.progress;
-          });
+          this.updateInstance(target.instance, ({ progress: _, ...i }) => ({ ...i, status: 'terminated', error: message }));
         },
       )
       .finally(() => {
@@ -234,7 +230,7 @@ export class FleetManager {
   }
 
   private async teardown(instance: string): Promise<void> {
-    const rec = this.o.store.state.instances.find((i) => i.name === instance);
+    const rec = this.o.store.instances().find((i) => i.name === instance);
     if (!rec?.target || this.tearingDown.has(instance)) return;
     this.tearingDown.add(instance);
     try {
@@ -250,16 +246,13 @@ export class FleetManager {
     this.o.onInstanceRemoved(instance);
     try {
       await this.o.ssh.teardown(fleetTarget(target));
-      const fleet = this.o.store.state.fleets.find((f) => f.name === rec.fleet && f.project === this.o.project);
+      const fleet = rec.fleet !== undefined ? this.o.store.fleet(this.o.project, rec.fleet) : undefined;
       // A host a re-apply removed is forgotten; a deleted fleet's hosts stay `terminated` until the fleet ends.
-      if (fleet?.status === 'terminating') this.updateInstance(instance, (i) => void (i.status = 'terminated'));
-      else this.o.store.update((s) => void (s.instances = s.instances.filter((i) => i.name !== instance)));
+      if (fleet?.status === 'terminating') this.updateInstance(instance, (i) => ({ ...i, status: 'terminated' }));
+      else this.o.store.removeInstance(instance);
     } catch (e) {
       this.o.log(`teardown of ${instance}: ${(e as Error).message}`);
-      this.updateInstance(instance, (i) => {
-        i.status = 'terminated';
-        i.error = `teardown incomplete: ${(e as Error).message}`;
-      });
+      this.updateInstance(instance, (i) => ({ ...i, status: 'terminated', error: `teardown incomplete: ${(e as Error).message}` }));
     }
     this.syncTargets();
     this.o.onCapacity();
@@ -268,21 +261,19 @@ export class FleetManager {
 
   /** A terminating fleet whose hosts are all gone ends `terminated`; its instance records go with it. */
   private finishFleet(name: string): void {
-    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    const fleet = this.o.store.fleet(this.o.project, name);
     if (fleet?.status === 'terminating' && this.instancesOf(name).every((i) => i.status === 'terminated')) {
-      this.o.store.update((s) => {
-        fleet.status = 'terminated';
-        s.instances = s.instances.filter((i) => i.fleet !== name);
+      this.o.store.transaction((tx) => {
+        tx.putFleet({ ...fleet, status: 'terminated' });
+        for (const i of tx.instances()) if (i.fleet === name) tx.removeInstance(i.name);
       });
     }
     this.changed(name);
   }
 
-  private updateInstance(name: string, fn: (i: InstanceRecord) => void): void {
-    const rec = this.o.store.state.instances.find((i) => i.name === name);
-    if (!rec) return;
-    this.o.store.update(() => fn(rec));
-    if (rec.fleet) {
+  private updateInstance(name: string, fn: (i: InstanceRecord) => InstanceRecord): void {
+    const rec = this.o.store.updateInstance(name, fn);
+    if (rec?.fleet) {
       this.refreshStatus(rec.fleet);
       this.changed(rec.fleet);
     }
@@ -290,18 +281,18 @@ export class FleetManager {
 
   /** submitted while hosts are on their way; active with one joined; failed when every host failed. */
   private refreshStatus(name: string): void {
-    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    const fleet = this.o.store.fleet(this.o.project, name);
     if (!fleet || fleet.status === 'terminating' || fleet.status === 'terminated') return;
     const instances = this.instancesOf(name);
     const joined = instances.some((i) => i.status === 'idle' || i.status === 'busy');
     const waiting = instances.some((i) => i.status === 'pending' || i.status === 'provisioning');
     const next = joined ? 'active' : waiting ? 'submitted' : 'failed';
-    if (next !== fleet.status) this.o.store.update(() => void (fleet.status = next));
+    if (next !== fleet.status) this.o.store.putFleet({ ...fleet, status: next });
   }
 
   /** The SSH backend keeps connections to joined hosts and to those being provisioned or torn down, and no others. */
   private syncTargets(): void {
-    const targets = this.o.store.state.instances.flatMap((i) => {
+    const targets = this.o.store.instances().flatMap((i) => {
       const keep = i.status === 'idle' || i.status === 'busy' || this.provisioning.has(i.name) || this.tearingDown.has(i.name);
       return keep && i.target ? [fleetTarget(i.target)] : [];
     });
@@ -309,7 +300,7 @@ export class FleetManager {
   }
 
   private refuseIfBusy(instances: string[], force: boolean, what: string): void {
-    const live = liveReplicasOn(this.o.store.state.runs, instances);
+    const live = liveReplicasOn(this.o.store.runs(), instances);
     if (live.length === 0 || force) return;
     throw new UserError('FLEET_IN_USE', `${what}: ${describeLive(live)} still running there`, {
       status: 409,
@@ -318,16 +309,17 @@ export class FleetManager {
   }
 
   private instancesOf(fleet: string): InstanceRecord[] {
-    return this.o.store.state.instances.filter((i) => i.fleet === fleet);
+    return this.o.store.instances().filter((i) => i.fleet === fleet);
   }
 
   /** The active fleet of that name. */
   private current(name: string): FleetRecord | undefined {
-    return this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project && !FLEET_DONE.has(f.status));
+    const fleet = this.o.store.fleet(this.o.project, name);
+    return fleet && !FLEET_DONE.has(fleet.status) ? fleet : undefined;
   }
 
   private find(name: string): FleetRecord {
-    const fleet = this.o.store.state.fleets.find((f) => f.name === name && f.project === this.o.project);
+    const fleet = this.o.store.fleet(this.o.project, name);
     if (!fleet) throw new UserError('FLEET_NOT_FOUND', `Fleet ${name} not found`, { status: 404, hint: 'See `dstack fleet list` for fleets.' });
     return fleet;
   }

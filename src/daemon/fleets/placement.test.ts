@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../core/config/index.js';
 import { emptyState, type InstanceRecord, type ReplicaRecord, type RunRecord, type State } from '../../core/state/schema.js';
-import { createStateStore, type StateStore } from '../../core/state/store.js';
+import type { StateStore } from '../../core/state/store.js';
+import { createJsonStateStore } from '../state/json-store.js';
 import { FleetPlacer } from './placement.js';
 
 const gpu = (host: string, i: number) => ({ vendor: 'nvidia' as const, name: 'A100', memoryMiB: 81920, id: `${host}-GPU-${i}`, index: i });
@@ -30,7 +31,7 @@ afterAll(async () => {
 /** The daemon's real store, writing to a temp file. */
 function storeOf(state: State): StateStore {
   const dir = mkdtempSync(join(tmpdir(), 'dstack-placement-'));
-  const store = createStateStore(join(dir, 'state.json'), state);
+  const store = createJsonStateStore(join(dir, 'state.json'), state);
   stores.push({ store, dir });
   return store;
 }

@@ -37,7 +37,8 @@ export class FleetPlacer {
       });
     }
     const config = run.config as PlacementConfig;
-    const { instances, runs } = this.o.store.state;
+    const instances = this.o.store.instances();
+    const runs = this.o.store.runs();
     // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).
     const group = replica.group !== undefined ? config.groups?.find((g) => g.name === replica.group) : undefined;
     const placement = placeReplica(

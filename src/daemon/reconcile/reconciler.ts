@@ -71,7 +71,7 @@ export class Reconciler {
   readonly repoUploads: RepoUploads;
 
   constructor(private readonly o: ReconcilerOptions) {
-    const activeShas = () => new Set(this.o.store.state.runs.flatMap((r) => (!isDone(r) && r.repo ? [r.repo.sha256] : [])));
+    const activeShas = () => new Set(this.o.store.runs().flatMap((r) => (!isDone(r) && r.repo ? [r.repo.sha256] : [])));
     this.repoUploads = new RepoUploads({ log: (line) => this.o.log(line), activeShas, clock: () => this.o.clock() });
     this.placer = new FleetPlacer({ store: this.o.store, updateReplica: (id, fn) => this.updateReplica(id, fn) });
   }
@@ -169,7 +169,7 @@ export class Reconciler {
   }
 
   syncRoutes(): void {
-    syncRoutes(this.o.routes, this.o.store.state.runs, {
+    syncRoutes(this.o.routes, this.o.store.runs(), {
       readTimeoutMs: this.o.readTimeoutMs,
       // A replica on an unreachable host leaves the route table at once (host loss).
       connection: (i) => (this.unreachable(i) ? undefined : this.connections.get(i)),
@@ -192,7 +192,7 @@ export class Reconciler {
   }
 
   private unreachable(instance: string): boolean {
-    return this.o.store.state.instances.some((i) => i.name === instance && i.unreachable);
+    return this.o.store.instances().some((i) => i.name === instance && i.unreachable);
   }
 
   /**
@@ -203,14 +203,14 @@ export class Reconciler {
   private failLostReplicas(now: number): void {
     const window = this.o.hostLossMs ?? 30_000;
     // `dstack ps` shows why a replica stopped serving while its host is away (the agent's next state clears it).
-    for (const i of this.o.store.state.instances.filter((x) => x.unreachable)) {
+    for (const i of this.o.store.instances().filter((x) => x.unreachable)) {
       for (const run of this.activeRuns()) {
         for (const r of run.replicas.filter((x) => x.instance === i.name && isActive(x) && x.statusMessage !== 'instance unreachable')) {
           this.updateReplica(r.id, (x) => ({ ...x, statusMessage: 'instance unreachable' }));
         }
       }
     }
-    const lost = this.o.store.state.instances.filter((i) => i.unreachable && i.unreachableSince !== undefined && now - i.unreachableSince >= window);
+    const lost = this.o.store.instances().filter((i) => i.unreachable && i.unreachableSince !== undefined && now - i.unreachableSince >= window);
     for (const instance of lost) this.failReplicasOn(instance.name, 'instance_unreachable', `instance ${instance.name} is unreachable`, now);
   }
 
@@ -224,14 +224,11 @@ export class Reconciler {
   }
 
   private activeRuns(): RunRecord[] {
-    return this.o.store.state.runs.filter((r) => !isDone(r));
+    return this.o.store.runs().filter((r) => !isDone(r));
   }
 
   private replaceRun(next: RunRecord): void {
-    this.o.store.update((s) => {
-      const i = s.runs.findIndex((r) => r.id === next.id);
-      if (i >= 0) s.runs[i] = next;
-    });
+    this.o.store.updateRun(next.id, () => next);
     this.o.events.notify(next.id);
   }
 
@@ -247,7 +244,7 @@ export class Reconciler {
   }
 
   findReplica(id: string): { run: RunRecord; replica: ReplicaRecord } | undefined {
-    for (const run of this.o.store.state.runs) {
+    for (const run of this.o.store.runs()) {
       const replica = run.replicas.find((r) => r.id === id);
       if (replica) return { run, replica };
     }
@@ -357,7 +354,7 @@ export class Reconciler {
     this.o.onInstanceSnapshot?.(instance);
     const seen = new Map(replicas.map((r) => [r.id, r]));
     const now = this.o.clock();
-    for (const run of this.o.store.state.runs) {
+    for (const run of this.o.store.runs()) {
       for (const r of run.replicas) {
         if ((r.instance ?? 'local') !== instance || r.status === 'submitted' || this.busy.has(r.id)) continue;
         const state = seen.get(r.id);

@@ -3,13 +3,13 @@
  * both sides agree, SkyServe YAML included) and the pretty printers of the plan.
  */
 import { formatDuration, formatResources, parseConfigObject } from '../../core/config/load.js';
-import type { PrepareOptions, ParsedConfig } from './prepare.js';
+import type { PrepareOptions } from './prepare.js';
 
 type Language = Pick<PrepareOptions, 'parseConfig' | 'formatResources' | 'formatDuration'>;
 
 export function configLanguage(): Language {
   return {
-    parseConfig: (raw) => ({ config: parseConfigObject(raw, '<applied configuration>') as unknown as ParsedConfig['config'] }),
+    parseConfig: (raw) => ({ config: parseConfigObject(raw, '<applied configuration>') }),
     formatResources: (config) => formatResources(config.resources),
     formatDuration: (s) => formatDuration(s),
   };

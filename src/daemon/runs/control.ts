@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ApplyRequest, Offer, PlanRequest, RunPlan, RunView } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
-import { endRun, isFinal } from '../../core/reconcile/index.js';
+import { endedRun, isFinal, isRunEnding, isRunFinished } from '../../core/reconcile/index.js';
 import { ANY_REQUIREMENTS, desiredOf, randomRunName, requirementsOf, setDesired, type Requirements } from '../../core/runs/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
@@ -29,8 +29,6 @@ export interface ControlPlaneOptions extends PrepareOptions {
   clock: () => number;
   random?: () => number;
 }
-
-const isDone = (r: RunRecord) => r.status === 'terminated' || r.status === 'failed' || r.status === 'done';
 
 export class ControlPlane {
   private queue: Promise<unknown> = Promise.resolve();
@@ -86,28 +84,28 @@ export class ControlPlane {
       const diff = prepared.diff(current);
       if (diff.action === 'none' && !req.force) return this.view(current);
       if (diff.action !== 'recreate') {
-        const updated = this.o.store.update(() => {
-          current.configRaw = prepared.raw;
-          current.config = prepared.parsed.config;
-          current.settings = prepared.settings;
-          current.specTemplate = prepared.specTemplate;
-          if (req.repo !== undefined) current.repo = req.repo;
-          else delete current.repo;
-          if (prepared.specTemplates) current.specTemplates = prepared.specTemplates;
-          else delete current.specTemplates;
-          if (diff.redeploy || diff.action === 'none') current.deployment += 1;
+        const updated = this.o.store.updateRun(current.id, (cur) => {
+          const { repo: _r, specTemplates: _t, ...rest } = cur;
           const { min, max } = prepared.settings.replicas;
-          current.desiredReplicas = prepared.settings.autoscaling ? Math.max(min, Math.min(max, current.desiredReplicas)) : min;
-          if (req.configPath !== undefined) current.configPath = req.configPath;
-          return current;
-        });
+          return {
+            ...rest,
+            configRaw: prepared.raw,
+            config: prepared.parsed.config,
+            settings: prepared.settings,
+            specTemplate: prepared.specTemplate,
+            ...(req.repo !== undefined ? { repo: req.repo } : {}),
+            ...(prepared.specTemplates ? { specTemplates: prepared.specTemplates } : {}),
+            deployment: diff.redeploy || diff.action === 'none' ? cur.deployment + 1 : cur.deployment,
+            desiredReplicas: prepared.settings.autoscaling ? Math.max(min, Math.min(max, cur.desiredReplicas)) : min,
+            ...(req.configPath !== undefined ? { configPath: req.configPath } : {}),
+          };
+        })!;
         this.changed(updated);
         return this.view(updated);
       }
-      this.o.store.update(() => endRun(current, 'stopped_by_user'));
-      this.changed(current);
+      this.changed(this.o.store.updateRun(current.id, (cur) => endedRun(cur, 'stopped_by_user'))!);
     }
-    const previous = this.o.store.state.runs.filter((r) => r.name === prepared.name && r.project === this.o.project);
+    const previous = this.o.store.runs().filter((r) => r.name === prepared.name && r.project === this.o.project);
     const submissionBase = Math.max(0, ...previous.flatMap((r) => r.replicas.map((x) => x.submission + 1)), ...previous.map((r) => r.submissionBase));
     const run: RunRecord = {
       id: randomBytes(8).toString('hex'),
@@ -129,19 +127,19 @@ export class ControlPlane {
       submissionBase,
       replicas: [],
     };
-    this.o.store.update((s) => {
+    this.o.store.transaction((tx) => {
       // dstack deletes a finished run when a new one takes its name.
-      s.runs = s.runs.filter((r) => !(r.name === run.name && r.project === run.project && isDone(r)));
-      s.runs.push(run);
+      for (const r of tx.runs()) if (r.name === run.name && r.project === run.project && isRunFinished(r)) tx.removeRun(r.id);
+      tx.putRun(run);
     });
     this.changed(run);
     return this.view(run);
   }
 
   list(all: boolean): RunView[] {
-    const runs = [...this.o.store.state.runs].sort((a, b) => b.submittedAt - a.submittedAt);
+    const runs = [...this.o.store.runs()].sort((a, b) => b.submittedAt - a.submittedAt);
     if (all) return runs.map((r) => this.view(r));
-    const active = runs.filter((r) => !isDone(r));
+    const active = runs.filter((r) => !isRunFinished(r));
     return (active.length > 0 ? active : runs.slice(0, 1)).map((r) => this.view(r));
   }
 
@@ -151,14 +149,10 @@ export class ControlPlane {
 
   stop(name: string, abort: boolean): RunView {
     const run = this.findRun(name);
-    if (!isDone(run)) {
-      this.o.store.update(() => {
-        endRun(run, abort ? 'aborted_by_user' : 'stopped_by_user');
-        run.status = 'terminating';
-      });
-      this.changed(run);
-    }
-    return this.view(run);
+    if (isRunFinished(run)) return this.view(run);
+    const stopped = this.o.store.updateRun(run.id, (cur) => ({ ...endedRun(cur, abort ? 'aborted_by_user' : 'stopped_by_user'), status: 'terminating' }))!;
+    this.changed(stopped);
+    return this.view(stopped);
   }
 
   async logs(name: string, options: { replica: number; follow: boolean; since?: number; signal?: AbortSignal }): Promise<Readable> {
@@ -178,15 +172,12 @@ export class ControlPlane {
    * when the run is not active.
    */
   setDesiredReplicas(project: string, name: string, n: number, group?: string): number | undefined {
-    const run = this.o.store.state.runs.find((r) => r.name === name && r.project === project && !isDone(r) && !r.terminationReason);
+    const run = this.o.store.runs().find((r) => r.name === name && r.project === project && !isRunEnding(r));
     if (!run) return undefined;
     const next = setDesired(run, n, group);
-    if (next.desiredReplicas !== run.desiredReplicas || JSON.stringify(next.desiredByGroup) !== JSON.stringify(run.desiredByGroup)) {
-      this.o.store.update(() => {
-        run.desiredReplicas = next.desiredReplicas;
-        if (next.desiredByGroup) run.desiredByGroup = next.desiredByGroup;
-      });
-      this.changed(run);
+    if (next !== run) {
+      this.o.store.putRun(next);
+      this.changed(next);
     }
     return desiredOf(next, group);
   }
@@ -206,14 +197,14 @@ export class ControlPlane {
 
   /** The latest run of that name (active first). */
   findRun(name: string): RunRecord {
-    const runs = this.o.store.state.runs.filter((r) => r.name === name && r.project === this.o.project);
-    const run = runs.find((r) => !isDone(r)) ?? runs.sort((a, b) => b.submittedAt - a.submittedAt)[0];
+    const runs = this.o.store.runs().filter((r) => r.name === name && r.project === this.o.project);
+    const run = runs.find((r) => !isRunFinished(r)) ?? runs.sort((a, b) => b.submittedAt - a.submittedAt)[0];
     if (!run) throw new UserError('RUN_NOT_FOUND', `Run ${name} not found`, { status: 404, hint: 'See `dstack ps -a` for runs.' });
     return run;
   }
 
   private activeRun(name: string): RunRecord | undefined {
-    return this.o.store.state.runs.find((r) => r.name === name && r.project === this.o.project && !isDone(r) && !r.terminationReason);
+    return this.o.store.runs().find((r) => r.name === name && r.project === this.o.project && !isRunFinished(r) && !r.terminationReason);
   }
 
   private changed(run: RunRecord): void {

@@ -21,11 +21,14 @@ import {
   withRepo,
 } from '../../core/runs/index.js';
 import type { RepoInfo } from '../../core/api.js';
+import type { AnyConfig } from '../../core/model/index.js';
+import { Json } from '../../core/model/json.js';
+import type { ServiceConfig } from '../../core/model/service.js';
 import type { RunRecord, RunSettings } from '../../core/state/schema.js';
 
 export interface ParsedConfig {
-  /** The normalized config (ServiceConfig). */
-  config: ServiceInput & Record<string, unknown>;
+  /** The normalized config. */
+  config: AnyConfig;
 }
 
 export interface PrepareOptions {
@@ -44,8 +47,8 @@ export interface PrepareOptions {
 
 export interface PreparedRun {
   name: string;
-  raw: unknown;
-  parsed: ParsedConfig;
+  raw: Json;
+  parsed: { config: ServiceConfig };
   settings: RunSettings;
   specTemplate: SpecTemplate;
   /** One template per replica group when the service has `groups`. */
@@ -57,11 +60,12 @@ export interface PreparedRun {
 
 /** `repo`: the code archive the CLI packed (PlanRequest.repo); it goes into the specs and the diff. */
 export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number, repo?: RepoInfo): Promise<PreparedRun> {
-  const parsed = o.parseConfig(raw);
-  const config = parsed.config;
-  if (config.type !== 'service') {
-    throw new UserError('NOT_A_SERVICE', `Only \`type: service\` configurations can be applied as runs (got \`${String(config.type)}\`)`);
+  const any = o.parseConfig(raw).config;
+  if (any.type !== 'service') {
+    throw new UserError('NOT_A_SERVICE', `Only \`type: service\` configurations can be applied as runs (got \`${String(any.type)}\`)`);
   }
+  const config: ServiceConfig = any;
+  const parsed = { config };
   const support = checkSupport(raw, config, { fleets: o.usesFleets?.((config as { backends?: string[] }).backends) ?? false });
   if (support.errors.length > 0) {
     throw new UserError('NOT_SUPPORTED_YET', support.errors.join('; '), { hint: 'Remove these fields or change them as the messages say.' });
@@ -89,7 +93,8 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
   }
   return {
     name,
-    raw,
+    // It came over HTTP as JSON, so this only narrows the type.
+    raw: Json.parse(raw),
     parsed,
     settings,
     specTemplate,

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { desiredOf, setDesired } from '../../core/runs/index.js';
 import { AutoscalerLoop, type AutoscalerLoopOptions, type LoadSource } from './autoscaler-loop.js';
+import { serviceConfig } from '../../../test/helpers/configs.js';
 
-const scaling = { metric: 'rps', target: 2, window: 30, scale_up_delay: 5, scale_down_delay: 10 };
+const scaling = { metric: 'rps' as const, target: 2, window: 30, scale_up_delay: 5, scale_down_delay: 10 };
 
 function run(overrides: Partial<RunRecord> = {}): RunRecord {
   return {
-    id: 'r1', name: 'svc', project: 'main', user: 'admin', configRaw: {}, config: {},
+    id: 'r1', name: 'svc', project: 'main', user: 'admin', configRaw: {}, config: serviceConfig(),
     settings: {
       replicas: { min: 0, max: 2 }, autoscaling: true, scaling, probes: [], tcpCheck: true, stopDurationSeconds: 1,
       creationPolicy: 'reuse-or-create', auth: true, stripPrefix: true, rateLimits: [],

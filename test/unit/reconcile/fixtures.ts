@@ -1,5 +1,6 @@
 import type { ReplicaRecord, RunRecord, RunSettings } from '../../../src/core/state/schema.js';
 import type { ReplicaState } from '../../../src/core/model/agent-api.js';
+import { serviceConfig } from '../../helpers/configs.js';
 
 export function settings(over: Partial<RunSettings> = {}): RunSettings {
   return {
@@ -23,7 +24,7 @@ export function run(over: Partial<RunRecord> = {}): RunRecord {
     project: 'main',
     user: 'admin',
     configRaw: {},
-    config: {},
+    config: serviceConfig(),
     settings: settings(),
     specTemplate: { project: 'main', runName: 'svc', image: 'img', pullPolicy: 'if-not-present', commands: [], imageSetup: [], shell: '/bin/sh', env: {}, privileged: false, volumes: [], port: 8000, stopTimeoutSeconds: 10, runtime: 'auto' },
     status: 'submitted',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconcileRun } from '../../../src/core/reconcile/index.js';
 import type { RunRecord } from '../../../src/core/state/schema.js';
 import { ctx, replica, run, settings } from './fixtures.js';
+import { scalingOf } from '../../helpers/configs.js';
 
 const grouped = (over: Partial<RunRecord> = {}): RunRecord =>
   run({
@@ -9,7 +10,7 @@ const grouped = (over: Partial<RunRecord> = {}): RunRecord =>
       replicas: { min: 1, max: 4 },
       autoscaling: true,
       groups: [
-        { name: 'web', replicas: { min: 0, max: 3 }, autoscaling: true, scaling: {} },
+        { name: 'web', replicas: { min: 0, max: 3 }, autoscaling: true, scaling: scalingOf() },
         { name: 'batch', replicas: { min: 1, max: 1 }, autoscaling: false },
       ],
     }),

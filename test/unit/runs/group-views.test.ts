@@ -3,7 +3,7 @@ import { toRunView } from '../../../src/daemon/runs/views.js';
 import { replica, run, settings } from '../reconcile/fixtures.js';
 
 describe('RunView of a run with replica groups', () => {
-  const scaling = { metric: 'rps', target: 5, window: 30, scale_up_delay: 0, scale_down_delay: 5 };
+  const scaling = { metric: 'rps' as const, target: 5, window: 30, scale_up_delay: 0, scale_down_delay: 5 };
   const grouped = run({
     settings: settings({
       replicas: { min: 1, max: 4 },

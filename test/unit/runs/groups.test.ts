@@ -11,6 +11,7 @@ import {
 } from '../../../src/core/runs/index.js';
 import type { RunRecord } from '../../../src/core/state/schema.js';
 import { settings } from '../reconcile/fixtures.js';
+import { scalingOf } from '../../helpers/configs.js';
 
 type Desired = Pick<RunRecord, 'settings' | 'desiredReplicas' | 'desiredByGroup'>;
 
@@ -80,7 +81,7 @@ describe('desired counts per group', () => {
     replicas: { min: 2, max: 5 },
     autoscaling: true,
     groups: [
-      { name: 'web', replicas: { min: 0, max: 3 }, autoscaling: true, scaling: {} },
+      { name: 'web', replicas: { min: 0, max: 3 }, autoscaling: true, scaling: scalingOf() },
       { name: 'batch', replicas: { min: 2, max: 2 }, autoscaling: false },
     ],
   });

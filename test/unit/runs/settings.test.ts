@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/core/config/index.js';
 import { buildSettings, checkSupport, diffConfigs, setDesired, type ServiceInput } from '../../../src/core/runs/index.js';
 import { service } from './fixtures.js';
+import { scalingOf } from '../../helpers/configs.js';
 
 describe('buildSettings', () => {
   it('no probes → TCP readiness check', () => {
@@ -19,7 +20,7 @@ describe('buildSettings', () => {
   });
 
   it('replica range with scaling starts at min and lets the autoscaler move within [min, max]', () => {
-    const s = buildSettings(service({ replicas: { min: 0, max: 3 }, scaling: { metric: 'rps', target: 10 } }));
+    const s = buildSettings(service({ replicas: { min: 0, max: 3 }, scaling: scalingOf({ target: 10 }) }));
     expect([s.replicas, s.autoscaling]).toEqual([{ min: 0, max: 3 }, true]);
     const run = { desiredReplicas: 0, settings: s };
     expect(setDesired(run, 7).desiredReplicas).toBe(3);
