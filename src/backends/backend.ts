@@ -1,10 +1,13 @@
 /**
- * Capacity providers behind one interface (DESIGN.md §5): local now, SSH fleets and clouds later. The daemon
- * asks a backend for offers, then for a connection to the agent of an instance; everything else (starting,
- * stopping, logs) goes through that agent connection, so the reconciler does not care where a replica runs.
+ * Capacity providers by capability (DESIGN.md §5). Every backend is a `Backend`: the daemon asks it for offers, then
+ * for a connection to the agent of an instance; everything else (starting, stopping, logs) goes through that agent
+ * connection, so the reconciler does not care where a replica runs. Backends whose instances come and go (SSH
+ * fleets now, cloud VMs next) are also a `Provisioner`: they bring an instance in and take it out again.
  */
 import type { Dispatcher } from 'undici';
 import type { Offer } from '../core/api.js';
+import type { ProvisionProgress, SshTarget } from '../core/fleets/types.js';
+import type { HostInfo } from '../core/model/agent-api.js';
 import type { AgentClient } from './agent-client.js';
 
 export type { Requirements } from '../core/runs/requirements.js';
@@ -32,4 +35,25 @@ export interface Backend {
   reset?(instance: string): void;
   /** Closes connections; agents and replicas keep running. */
   close(): Promise<void>;
+}
+
+/** What bringing one instance in gives back: the host as its agent reports it. */
+export interface ProvisionResult {
+  host: HostInfo;
+  agentVersion: string;
+  /** The SSH host key's fingerprint, as stored in known_hosts. */
+  fingerprint: string;
+}
+
+/**
+ * Brings instances in and takes them out. An SSH fleet's instance is a host the user owns, bootstrapped over SSH
+ * (prerequisites, agent install and start); a cloud backend creates the VM first and then bootstraps it the same way.
+ */
+export interface Provisioner<Target = SshTarget> {
+  readonly kind: string;
+  /** The instances to keep connections to (joined, being provisioned or torn down); the others are dropped. */
+  setTargets(targets: Target[]): void;
+  provision(target: Target, onProgress: (p: ProvisionProgress) => void, signal?: AbortSignal): Promise<ProvisionResult>;
+  /** Takes the instance out and leaves it clean (its replicas stopped, the agent and its files gone). */
+  teardown(target: Target): Promise<void>;
 }

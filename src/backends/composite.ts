@@ -1,40 +1,47 @@
 /**
- * One Backend over the local machine and the SSH fleet hosts, so the reconciler, prober and control API keep
- * talking to a single backend. Instances are routed by name: `local` to the local backend, fleet instances
- * (`<fleet>-<i>`) to the SSH backend. Offers are both lists concatenated.
+ * One Backend over any number of member backends (the local machine, SSH fleets, clouds), so the reconciler, prober
+ * and control API keep talking to a single backend. An instance is routed to the member its state record names
+ * (`InstanceRecord.backend`); an instance without a record (the local machine) goes to the member that lists it.
  *
- * Policy (as in dstack, where runs go to fleets): while at least one SSH fleet instance exists, a run that does not
- * say `backends: [local]` is placed on fleet instances only (`usesFleets`); with no fleet, everything runs on the
- * local backend as before fleets existed.
+ * Policy (as in dstack, where runs go to fleets): while any member other than `local` has an instance, a run that
+ * does not say `backends: [local]` is placed on those instances only (`usesFleets`); with none, everything runs on
+ * the local backend as before fleets existed.
  */
 import type { Offer } from '../core/api.js';
 import { UserError } from '../core/errors.js';
 import type { AgentConnection, Backend, Requirements } from './backend.js';
-import { LOCAL_INSTANCE } from './local/index.js';
+
+const LOCAL = 'local';
 
 export class CompositeBackend implements Backend {
   readonly kind = 'composite';
 
+  /** `backendOf`: the backend an instance's state record names, if it has one. */
   constructor(
-    private readonly local: Backend,
-    private readonly ssh: Backend,
+    private readonly members: readonly Backend[],
+    private readonly backendOf: (instance: string) => string | undefined = () => undefined,
   ) {}
 
   instances(): string[] {
-    return [...this.local.instances(), ...this.ssh.instances()];
+    return this.members.flatMap((m) => m.instances());
   }
 
   /** Whether a run with `backends:` (undefined = not given) is placed on fleet instances. */
   usesFleets(backends: readonly string[] | undefined): boolean {
-    if (this.ssh.instances().length === 0) return false;
-    return !(backends !== undefined && backends.length > 0 && backends.every((b) => b === 'local'));
+    if (this.fleetMembers().length === 0) return false;
+    return !(backends !== undefined && backends.length > 0 && backends.every((b) => b === LOCAL));
   }
 
   async offers(requirements: Requirements): Promise<Offer[]> {
-    if (this.ssh.instances().length === 0) return this.local.offers(requirements);
-    // With fleets, a local agent that cannot start must not hide the fleet's offers.
-    const [local, ssh] = await Promise.all([this.local.offers(requirements).catch((): Offer[] => []), this.ssh.offers(requirements)]);
-    return [...ssh, ...local];
+    const fleets = this.fleetMembers();
+    const local = this.members.filter((m) => m.kind === LOCAL);
+    if (fleets.length === 0) return (await Promise.all(local.map((m) => m.offers(requirements)))).flat();
+    // With fleets, a local agent that cannot start must not hide the fleets' offers.
+    const lists = await Promise.all([
+      ...fleets.map((m) => m.offers(requirements)),
+      ...local.map((m) => m.offers(requirements).catch((): Offer[] => [])),
+    ]);
+    return lists.flat();
   }
 
   ensureAgent(instance: string): Promise<AgentConnection> {
@@ -46,12 +53,19 @@ export class CompositeBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.local.close(), this.ssh.close()]);
+    await Promise.all(this.members.map((m) => m.close()));
+  }
+
+  private fleetMembers(): Backend[] {
+    return this.members.filter((m) => m.kind !== LOCAL && m.instances().length > 0);
   }
 
   private owner(instance: string): Backend {
-    if (instance === LOCAL_INSTANCE) return this.local;
-    if (this.ssh.instances().includes(instance)) return this.ssh;
-    throw new UserError('UNKNOWN_INSTANCE', `no backend has an instance named ${instance}`);
+    const kind = this.backendOf(instance);
+    const owner =
+      (kind !== undefined ? this.members.find((m) => m.kind === kind && m.instances().includes(instance)) : undefined) ??
+      this.members.find((m) => m.instances().includes(instance));
+    if (!owner) throw new UserError('UNKNOWN_INSTANCE', `no backend has an instance named ${instance}`);
+    return owner;
   }
 }

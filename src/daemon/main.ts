@@ -112,7 +112,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       onReachability: (instance, reachable, error) => fleets?.setReachable(instance, reachable, error),
       ...options.ssh,
     });
-    const backend = new CompositeBackend(local, ssh);
+    const backend = new CompositeBackend([local, ssh], (instance) => store.instance(instance)?.backend);
     const fleetEvents = new RunEvents();
     const startedAt = clock();
     const reconciler = new Reconciler({

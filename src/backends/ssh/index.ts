@@ -12,7 +12,7 @@ import { DstackError, InternalError, UserError } from '../../core/errors.js';
 import type { ProvisionProgress, ProvisionStep, SshTarget } from '../../core/fleets/types.js';
 import { AGENT_DEFAULT_PORT, type HostInfo } from '../../core/model/agent-api.js';
 import { AgentClient } from '../agent-client.js';
-import type { AgentConnection, Backend, Requirements } from '../backend.js';
+import type { AgentConnection, Backend, ProvisionResult, Provisioner, Requirements } from '../backend.js';
 import { DSTACK_VERSION } from '../version.js';
 import { AgentBinaryCache, findAgentBinary } from './agent-binary.js';
 import { HostLink } from './host-link.js';
@@ -42,12 +42,6 @@ export interface SshBackendOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface ProvisionResult {
-  host: HostInfo;
-  agentVersion: string;
-  fingerprint: string;
-}
-
 interface HostState {
   link: HostLink;
   dispatcher: Agent;
@@ -59,7 +53,7 @@ interface HostState {
 
 const sameTarget = (a: SshTarget, b: SshTarget) => JSON.stringify(a) === JSON.stringify(b);
 
-export class SshBackend implements Backend {
+export class SshBackend implements Backend, Provisioner {
   readonly kind = 'ssh';
   private readonly hosts = new Map<string, HostState>();
   private readonly knownHosts: KnownHosts;

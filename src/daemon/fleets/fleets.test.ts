@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import type { ProvisionProgress, SshTarget } from '../../core/fleets/index.js';
+import type { Provisioner } from '../../backends/backend.js';
 import type { HostInfo } from '../../core/model/agent-api.js';
 import { emptyState, type RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
@@ -16,8 +17,9 @@ const HOST: HostInfo = {
   addresses: [], runtime: 'docker', docker: { available: true },
 };
 
-/** Our own SSH-backend role as a fake: provisioning of a host either succeeds or fails with `failures[hostname]`. */
-class FakeSsh {
+/** Our own `Provisioner` as a fake: provisioning of a host either succeeds or fails with `failures[hostname]`. */
+class FakeSsh implements Provisioner {
+  readonly kind = 'ssh';
   targets: string[] = [];
   torn: string[] = [];
   readonly pending = new Map<string, () => void>();

@@ -17,14 +17,14 @@ import { Json } from '../../core/model/json.js';
 import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
 import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
-import type { SshBackend } from '../../backends/ssh/index.js';
+import type { Provisioner } from '../../backends/backend.js';
 import type { RunEvents } from '../api/events.js';
 import { fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
 import { toFleetView } from '../runs/views.js';
 
 export interface FleetManagerOptions {
   store: StateStore;
-  ssh: Pick<SshBackend, 'setTargets' | 'provision' | 'teardown'>;
+  ssh: Provisioner;
   /** Fleet change notifications, keyed by fleet name. */
   events: RunEvents;
   /** The config language's parser for a raw `type: fleet` object (throws ConfigError). */
