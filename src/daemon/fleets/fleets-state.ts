@@ -6,7 +6,13 @@
 import type { SshTarget } from '../../core/fleets/index.js';
 import { isActive, isRunFinished } from '../../core/reconcile/index.js';
 import type { Allocation, InstanceCapacity } from '../../core/scheduling/index.js';
-import type { InstanceRecord, RunRecord } from '../../core/state/schema.js';
+import type { FleetRecord, InstanceRecord, RunRecord } from '../../core/state/schema.js';
+
+/** Fleet statuses after which a fleet of that name can be created anew. */
+export const FLEET_DONE: ReadonlySet<FleetRecord['status']> = new Set(['terminated', 'failed']);
+
+/** The instance records of fleet `fleet`. */
+export const instancesOf = (instances: readonly InstanceRecord[], fleet: string): InstanceRecord[] => instances.filter((i) => i.fleet === fleet);
 
 type StoredTarget = NonNullable<InstanceRecord['target']>;
 

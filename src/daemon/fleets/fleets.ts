@@ -9,8 +9,8 @@
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '../../core/api.js';
-import { DstackError, UserError } from '../../core/errors.js';
-import { diffHosts, hostKey, resolveBlocks, sshTargets, type SshTarget } from '../../core/fleets/index.js';
+import { UserError } from '../../core/errors.js';
+import { diffHosts, hostKey, sshTargets, type SshTarget } from '../../core/fleets/index.js';
 import { parseConfigObject } from '../../core/config/load.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { Json } from '../../core/model/json.js';
@@ -19,7 +19,8 @@ import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { Provisioner } from '../../backends/backend.js';
 import type { RunEvents } from '../api/events.js';
-import { fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
+import { FleetHosts } from './fleet-hosts.js';
+import { FLEET_DONE, fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
 import { toFleetView } from '../runs/views.js';
 
 export interface FleetManagerOptions {
@@ -46,7 +47,7 @@ export function parseFleetConfig(raw: unknown): FleetConfig {
   if (config.type !== 'fleet') {
     throw new UserError('NOT_A_FLEET', `Only \`type: fleet\` configurations can be applied as fleets (got \`${String(config.type)}\`)`);
   }
-  return config as FleetConfig;
+  return config;
 }
 
 interface PreparedFleet {
@@ -57,23 +58,22 @@ interface PreparedFleet {
   diff: ReturnType<typeof diffHosts>;
 }
 
-const FLEET_DONE = new Set(['terminated', 'failed']);
 
 export class FleetManager {
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly provisioning = new Map<string, AbortController>();
-  /** Hosts being torn down: one teardown per host at a time (a second would find its connection closed). */
-  private readonly tearingDown = new Set<string>();
+  private readonly hosts: FleetHosts;
 
-  constructor(private readonly o: FleetManagerOptions) {}
+  constructor(private readonly o: FleetManagerOptions) {
+    this.hosts = new FleetHosts({ ...o, changed: (fleet) => this.changed(fleet) });
+  }
 
   /** After a (re)start: joined hosts reconnect, interrupted provisioning and deletion start over. */
   start(): void {
-    this.syncTargets();
+    this.hosts.syncTargets();
     for (const i of this.o.store.instances()) {
       if (!i.target) continue;
-      if (i.status === 'pending' || i.status === 'provisioning') this.provision(fleetTarget(i.target));
-      if (i.status === 'terminating') void this.teardown(i.name);
+      if (i.status === 'pending' || i.status === 'provisioning') this.hosts.provision(fleetTarget(i.target));
+      if (i.status === 'terminating') void this.hosts.teardown(i.name);
     }
   }
 
@@ -130,8 +130,8 @@ export class FleetManager {
       return next;
     });
     this.changed(name);
-    for (const i of instances) void this.teardown(i.name);
-    if (instances.length === 0) this.finishFleet(name);
+    for (const i of instances) void this.hosts.teardown(i.name);
+    if (instances.length === 0) this.hosts.finishFleet(name);
     return this.view(this.o.store.fleet(this.o.project, name) ?? terminating);
   }
 
@@ -183,8 +183,8 @@ export class FleetManager {
       return record;
     });
     this.changed(p.name);
-    for (const t of p.diff.add) this.provision(t);
-    for (const t of p.diff.remove) void this.teardown(t.instance);
+    for (const t of p.diff.add) this.hosts.provision(t);
+    for (const t of p.diff.remove) void this.hosts.teardown(t.instance);
     return this.view(fleet);
   }
 
@@ -198,105 +198,6 @@ export class FleetManager {
     const live = this.instancesOf(name).filter((i) => i.status !== 'terminated' && i.status !== 'terminating' && i.target);
     const diff = diffHosts(live.map((i) => fleetTarget(i.target!)), targets);
     return { name, config, targets, current, diff };
-  }
-
-  /** Brings one host in, in the background: pending → provisioning (progress) → idle, or terminated with its error. */
-  private provision(target: SshTarget): void {
-    const abort = new AbortController();
-    this.provisioning.set(target.instance, abort);
-    this.syncTargets();
-    this.updateInstance(target.instance, ({ error: _, ...i }) => ({ ...i, status: 'provisioning' }));
-    void this.o.ssh
-      .provision(target, (p) => this.updateInstance(target.instance, (i) => ({ ...i, progress: p.message })), abort.signal)
-      .then(
-        (r) =>
-          this.updateInstance(target.instance, ({ progress: _, ...i }) => ({
-            ...i,
-            status: 'idle',
-            host: r.host,
-            blocks: resolveBlocks(target.blocks, r.host.gpus.length),
-          })),
-        (e: unknown) => {
-          const message = e instanceof DstackError ? `${e.code}: ${e.message}` : (e as Error).message;
-          this.o.log(`fleet host ${target.instance} (${hostKey(target)}) failed: ${message}`);
-          this.updateInstance(target.instance, ({ progress: _, ...i }) => ({ ...i, status: 'terminated', error: message }));
-        },
-      )
-      .finally(() => {
-        this.provisioning.delete(target.instance);
-        this.syncTargets();
-        this.o.onCapacity();
-      });
-  }
-
-  private async teardown(instance: string): Promise<void> {
-    const rec = this.o.store.instances().find((i) => i.name === instance);
-    if (!rec?.target || this.tearingDown.has(instance)) return;
-    this.tearingDown.add(instance);
-    try {
-      await this.teardownNow(rec, rec.target);
-    } finally {
-      this.tearingDown.delete(instance);
-    }
-  }
-
-  private async teardownNow(rec: InstanceRecord, target: NonNullable<InstanceRecord['target']>): Promise<void> {
-    const instance = rec.name;
-    this.provisioning.get(instance)?.abort();
-    this.o.onInstanceRemoved(instance);
-    try {
-      await this.o.ssh.teardown(fleetTarget(target));
-      const fleet = rec.fleet !== undefined ? this.o.store.fleet(this.o.project, rec.fleet) : undefined;
-      // A host a re-apply removed is forgotten; a deleted fleet's hosts stay `terminated` until the fleet ends.
-      if (fleet?.status === 'terminating') this.updateInstance(instance, (i) => ({ ...i, status: 'terminated' }));
-      else this.o.store.removeInstance(instance);
-    } catch (e) {
-      this.o.log(`teardown of ${instance}: ${(e as Error).message}`);
-      this.updateInstance(instance, (i) => ({ ...i, status: 'terminated', error: `teardown incomplete: ${(e as Error).message}` }));
-    }
-    this.syncTargets();
-    this.o.onCapacity();
-    if (rec.fleet) this.finishFleet(rec.fleet);
-  }
-
-  /** A terminating fleet whose hosts are all gone ends `terminated`; its instance records go with it. */
-  private finishFleet(name: string): void {
-    const fleet = this.o.store.fleet(this.o.project, name);
-    if (fleet?.status === 'terminating' && this.instancesOf(name).every((i) => i.status === 'terminated')) {
-      this.o.store.transaction((tx) => {
-        tx.putFleet({ ...fleet, status: 'terminated' });
-        for (const i of tx.instances()) if (i.fleet === name) tx.removeInstance(i.name);
-      });
-    }
-    this.changed(name);
-  }
-
-  private updateInstance(name: string, fn: (i: InstanceRecord) => InstanceRecord): void {
-    const rec = this.o.store.updateInstance(name, fn);
-    if (rec?.fleet) {
-      this.refreshStatus(rec.fleet);
-      this.changed(rec.fleet);
-    }
-  }
-
-  /** submitted while hosts are on their way; active with one joined; failed when every host failed. */
-  private refreshStatus(name: string): void {
-    const fleet = this.o.store.fleet(this.o.project, name);
-    if (!fleet || fleet.status === 'terminating' || fleet.status === 'terminated') return;
-    const instances = this.instancesOf(name);
-    const joined = instances.some((i) => i.status === 'idle' || i.status === 'busy');
-    const waiting = instances.some((i) => i.status === 'pending' || i.status === 'provisioning');
-    const next = joined ? 'active' : waiting ? 'submitted' : 'failed';
-    if (next !== fleet.status) this.o.store.putFleet({ ...fleet, status: next });
-  }
-
-  /** The SSH backend keeps connections to joined hosts and to those being provisioned or torn down, and no others. */
-  private syncTargets(): void {
-    const targets = this.o.store.instances().flatMap((i) => {
-      const keep = i.status === 'idle' || i.status === 'busy' || this.provisioning.has(i.name) || this.tearingDown.has(i.name);
-      return keep && i.target ? [fleetTarget(i.target)] : [];
-    });
-    this.o.ssh.setTargets(targets);
   }
 
   private refuseIfBusy(instances: string[], force: boolean, what: string): void {
