@@ -30,6 +30,7 @@ import { acquireDaemonLock } from './process/lock.js';
 import { removeDaemonInfo, writeDaemonInfo } from './process/daemon-file.js';
 import { RunEvents } from './api/events.js';
 import { FleetManager, parseFleetConfig } from './fleets/fleets.js';
+import { Reachability } from './fleets/reachability.js';
 import { createDaemonLogger, type Log } from './process/log.js';
 import { createMetricsHandler } from './api/metrics.js';
 import { StateModelRegistry } from './runs/model-registry.js';
@@ -102,18 +103,18 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const routes = new MemoryRouteTable();
     cleanups.push(() => routes.close());
     const local = new LocalBackend({ dir: paths.localAgentDir, version: DSTACK_VERSION, env, log });
-    // Late-bound: the SSH backend reports reachability to the fleet manager, which needs the backend itself.
-    let fleets: FleetManager | undefined;
+    const fleetEvents = new RunEvents();
+    // Both the SSH backend and the reconcile loop report whether fleet hosts answer; fleet views and the loop listen.
+    const reachability = new Reachability({ store, clock, log });
     const ssh = new SshBackend({
       knownHostsPath: join(paths.serverDir, 'known_hosts'),
       log,
       clock,
       env,
-      onReachability: (instance, reachable, error) => fleets?.setReachable(instance, reachable, error),
+      onReachability: (instance, reachable, error) => reachability.set(instance, reachable, error),
       ...options.ssh,
     });
     const backend = new CompositeBackend([local, ssh], (instance) => store.instance(instance)?.backend);
-    const fleetEvents = new RunEvents();
     const startedAt = clock();
     const reconciler = new Reconciler({
       store,
@@ -129,10 +130,14 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       afterTick: () => prober.tick(),
       usesFleets: (backends) => backend.usesFleets(backends),
       ...(options.hostLossMs !== undefined ? { hostLossMs: options.hostLossMs } : {}),
-      onInstanceDisconnect: (instance, e) => fleets?.setReachable(instance, false, e),
-      onInstanceSnapshot: (instance) => fleets?.setReachable(instance, true),
+      onInstanceDisconnect: (instance, e) => reachability.set(instance, false, e),
+      onInstanceSnapshot: (instance) => reachability.set(instance, true),
     });
-    fleets = new FleetManager({
+    reachability.subscribe((_instance, fleet) => {
+      if (fleet) fleetEvents.notify(fleet);
+      reconciler.kick();
+    });
+    const fleets = new FleetManager({
       store,
       ssh,
       events: fleetEvents,

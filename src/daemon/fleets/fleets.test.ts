@@ -9,6 +9,7 @@ import type { HostInfo } from '../../core/model/agent-api.js';
 import { emptyState, type RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import { createJsonStateStore } from '../state/json-store.js';
+import { Reachability } from './reachability.js';
 import { RunEvents } from '../api/events.js';
 import { FleetManager, parseFleetConfig } from './fleets.js';
 
@@ -135,12 +136,17 @@ describe('FleetManager', () => {
   it('marks a host unreachable with the time loss began, and reachable again', async () => {
     await fleets.apply({ config: config(['a']), force: false });
     await ssh.finish();
-    fleets.setReachable('fl-0', false, new Error('Keepalive timeout'));
+    const reachability = new Reachability({ store, clock: () => 1000, log: () => {} });
+    const heard: string[] = [];
+    reachability.subscribe((instance, fleet) => heard.push(`${fleet}/${instance}`));
+    reachability.set('fl-0', false, new Error('Keepalive timeout'));
     expect(store.instances()[0]).toMatchObject({ unreachable: true, unreachableSince: 1000 });
     expect(fleets.get('fl').instances[0]!.unreachable).toBe(true);
-    fleets.setReachable('fl-0', true);
+    reachability.set('fl-0', false);
+    reachability.set('fl-0', true);
     expect(store.instances()[0]!.unreachable).toBe(false);
     expect(store.instances()[0]!.unreachableSince).toBeUndefined();
+    expect(heard).toEqual(['fl/fl-0', 'fl/fl-0']);
   });
 
   it('names an unknown fleet and a configuration that is not a fleet', () => {

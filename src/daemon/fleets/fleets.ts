@@ -135,19 +135,6 @@ export class FleetManager {
     return this.view(this.o.store.fleet(this.o.project, name) ?? terminating);
   }
 
-  /** A host's SSH connection dropped or came back (host loss, issue 5). */
-  setReachable(instance: string, reachable: boolean, error?: Error): void {
-    const rec = this.o.store.instances().find((i) => i.name === instance);
-    if (!rec || rec.unreachable === !reachable) return;
-    this.o.log(`instance ${instance} ${reachable ? 'is reachable again' : `is unreachable${error ? `: ${error.message}` : ''}`}`);
-    this.o.store.updateInstance(instance, (i) => {
-      const { unreachableSince: _, ...rest } = i;
-      return reachable ? { ...rest, unreachable: false } : { ...rest, unreachable: true, unreachableSince: this.o.clock() };
-    });
-    if (rec.fleet) this.changed(rec.fleet);
-    this.o.onCapacity();
-  }
-
   view(fleet: FleetRecord): FleetView {
     return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.runs());
   }
