@@ -1,0 +1,69 @@
+/**
+ * The data plane over the control plane's parts: one listener serving the control API, the service proxy and the
+ * model endpoint, with the same token check, counters and cold-start hook for both kinds of traffic.
+ */
+import type { HomeConfig } from '../../core/home/config-file.js';
+import type { StateStore } from '../../core/state/store.js';
+import { DSTACK_VERSION } from '../../backends/version.js';
+import { makeAuthenticate } from '../../proxy/http/auth.js';
+import { makeForwarder } from '../../proxy/http/forward.js';
+import { createProxyServer } from '../../proxy/http/server.js';
+import { createModelsHandler } from '../../proxy/models/handler.js';
+import type { RateLimiter } from '../../proxy/routing/rate-limiter.js';
+import type { ServiceStats } from '../../proxy/stats/service-stats.js';
+import { createMetricsHandler } from '../api/metrics.js';
+import { createControlApi } from '../api/router.js';
+import type { Log } from '../process/log.js';
+import { StateModelRegistry } from '../runs/model-registry.js';
+import type { ControlPlaneParts } from './control-plane.js';
+
+export interface DataPlaneDeps {
+  plane: ControlPlaneParts;
+  store: StateStore;
+  /** The home config as loaded at start (tokens, projects). */
+  home: () => HomeConfig;
+  homeDir: string;
+  stats: ServiceStats;
+  limiter: RateLimiter;
+  clock: () => number;
+  log: Log;
+  startedAt: number;
+}
+
+export function assembleDataPlane(d: DataPlaneDeps) {
+  const { plane, store, stats, clock, log } = d;
+  const authenticate = makeAuthenticate(() => {
+    const home = d.home();
+    return new Map(home.projects.map((p) => [p.name, [home.token, ...p.tokens]]));
+  });
+  // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
+  const onColdStart = (project: string, run: string): void => {
+    const r = store.runs().find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
+    if (r) plane.control.setDesiredReplicas(project, run, 1);
+  };
+  return createProxyServer({
+    routes: plane.routes,
+    authenticate,
+    stats,
+    limiter: d.limiter,
+    clock,
+    log: (line: string) => log(line),
+    controlApi: createControlApi({
+      control: plane.control,
+      events: plane.events,
+      fleets: { manager: plane.fleets, events: plane.fleetEvents },
+      adminToken: () => d.home().token,
+      metrics: createMetricsHandler({ runs: () => store.runs(), stats, clock }),
+      health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - d.startedAt) / 1000, home: d.homeDir }),
+      log,
+      saved: () => store.flush(),
+    }),
+    onColdStart,
+    modelsApi: createModelsHandler({
+      registry: new StateModelRegistry(() => store.runs()),
+      // The model endpoint counts its requests and scales from zero like the service proxy.
+      forward: makeForwarder(plane.routes, { stats, clock, onColdStart }),
+      authenticate,
+    }),
+  });
+}
