@@ -6,7 +6,7 @@ import type { HomeConfig } from '../../core/home/config-file.js';
 import type { StateStore } from '../../core/state/store.js';
 import { DSTACK_VERSION } from '../../backends/version.js';
 import { makeAuthenticate } from '../../proxy/http/auth.js';
-import { makeForwarder } from '../../proxy/http/forward.js';
+import { makeForwarder } from '../../proxy/models/forward.js';
 import { createProxyServer } from '../../proxy/http/server.js';
 import { createModelsHandler } from '../../proxy/models/handler.js';
 import type { RateLimiter } from '../../proxy/routing/rate-limiter.js';

@@ -1,67 +1,14 @@
 /**
- * Proxy-generated answers, in one place: JSON `{detail}` bodies as dstack's proxy sends them, and the mapping of
- * undici transport failures to 502/503/504 by error *code* (never by message text; STYLE.md "Errors").
+ * Proxy-generated answers written to HTTP clients: JSON `{detail}` bodies as dstack's proxy sends them, on a
+ * ServerResponse or a raw socket. Which answer an upstream failure gets is decided in `upstream/failures.ts`.
  */
 import type { ServerResponse } from 'node:http';
+import type { Rejection } from '../upstream/failures.js';
 
-/** Seconds a client should wait before retrying when no replica is ready (the autoscaler is starting one). */
-export const RETRY_AFTER_S = 5;
-
-export interface Rejection {
-  status: number;
-  detail: string;
-  headers?: Record<string, string>;
-}
-
-/** Transport failures where the request could not have reached the replica's application. */
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  // The replica's Pool was closed (it left the route table) or destroyed while the request waited for a socket.
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-]);
-
-export function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * True when a failed attempt may go to another replica: a transport failure before undici handed the request to a
- * socket (`onConnect` not called yet), so no byte reached the replica and any method is safe to resend.
- */
-export function isRetryable(err: unknown, connected: boolean): boolean {
-  return !connected && CONNECT_CODES.has(errorCode(err) ?? '');
-}
-
-/** The answer for a failed upstream attempt, before any response byte was sent to the client. */
-export function upstreamRejection(err: unknown, service: string): Rejection {
-  switch (errorCode(err)) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return { status: 504, detail: 'Timed out requesting upstream' };
-    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-      return { status: 400, detail: 'Request body does not match its Content-Length' };
-    default:
-      return { status: 502, detail: `Error requesting upstream of service ${service}` };
-  }
-}
+export type { Rejection };
 
 export function notFound(detail = 'Not Found'): Rejection {
   return { status: 404, detail };
-}
-
-export function noReplicas(service: string): Rejection {
-  return { status: 503, detail: `Service ${service} has no ready replicas`, headers: { 'retry-after': String(RETRY_AFTER_S) } };
 }
 
 export function sendRejection(res: ServerResponse, rejection: Rejection): void {

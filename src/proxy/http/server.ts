@@ -8,10 +8,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Authenticate, RouteTable } from '../contracts.js';
 import { RateLimiter } from '../routing/rate-limiter.js';
-import { upstreamsOf } from '../routing/route-table.js';
+import { HeldRequests } from '../routing/held-requests.js';
+import { heldRequestsOf, upstreamsOf } from '../routing/route-table.js';
 import type { Random } from '../routing/select.js';
 import { Upstreams, type UpstreamsOptions } from '../routing/upstreams.js';
 import type { StatsSink } from '../stats/stats-sink.js';
+import { ColdStartHold, holdOptions } from '../upstream/hold.js';
 import { SERVICES_PREFIX, parseServicePath } from './admission.js';
 import type { ProxyContext, ProxyLog } from './context.js';
 import { notFound, sendRejection } from './errors.js';
@@ -61,12 +63,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     clock: options.clock ?? Date.now,
     random: options.random ?? Math.random,
     log: options.log ?? (() => undefined),
-    hold: {
-      maxHeldPerService: options.maxHeldPerService ?? 256,
-      holdTimeoutMs: options.holdTimeoutMs ?? 600_000,
-      onColdStart: options.onColdStart,
-    },
-    held: new Map(),
+    // Held counts live with the route table, so the model endpoint's forwarder over the same table shares them.
+    hold: new ColdStartHold(options.routes, heldRequestsOf(options.routes, () => new HeldRequests()), holdOptions(options)),
   };
   const { controlApi, modelsApi } = options;
 

@@ -1,17 +1,19 @@
 /**
- * WebSockets (and any other `Upgrade`) on service paths: the same admission as HTTP, then an undici upgrade
- * request to the least loaded replica; on `101` both sockets are piped and closed together. A replica that
- * refuses the upgrade has its answer relayed as is. dstack's in-server proxy refuses upgrades (#2231); its gateway
- * supports them, and so do we.
+ * WebSockets (and any other `Upgrade`) on service paths: the same admission as HTTP, then the upstream attempt
+ * (`upstream/attempt.ts`) sends an undici upgrade request to the least loaded replica, holding it while the service
+ * scales up from zero; on `101` both sockets are piped and closed together. A replica that refuses the upgrade has
+ * its answer relayed as is. dstack's in-server proxy refuses upgrades (#2231); its gateway supports them, and so
+ * do we.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ReplicaTarget, ServiceRoute } from '../contracts.js';
-import { pickReplica } from '../routing/select.js';
+import { UpstreamAttempt } from '../upstream/attempt.js';
+import type { UpstreamRejection } from '../upstream/failures.js';
 import { admit, parseServicePath } from './admission.js';
 import type { ProxyContext } from './context.js';
-import { isRetryable, noReplicas, notFound, rejectionBytes, upstreamRejection } from './errors.js';
+import { notFound, rejectionBytes } from './errors.js';
 import { addForwarded, clientIpOf, scanRequestHeaders } from './headers.js';
 
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
@@ -29,8 +31,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     host: scan.host,
     prefix: route.stripPrefix ? sp.base : undefined,
   });
-  const tunnel = new UpgradeTunnel(ctx, req, client, head, route, route.stripPrefix ? sp.rest + sp.search : req.url!, headers);
-  if (!tunnel.send()) client.end(rejectionBytes(noReplicas(`${route.project}/${route.run}`)));
+  new UpgradeTunnel(ctx, req, client, head, route, route.stripPrefix ? sp.rest + sp.search : req.url!, headers).start();
 }
 
 const crlfHeaders = (raw: readonly (Buffer | string)[]): string => {
@@ -39,58 +40,81 @@ const crlfHeaders = (raw: readonly (Buffer | string)[]): string => {
   return out;
 };
 
-class UpgradeTunnel implements Dispatcher.DispatchHandler {
-  private replica: ReplicaTarget | undefined;
-  private readonly tried = new Set<string>();
-  private connected = false;
-  private released = true;
+/** Bytes a client may send before its upgrade is answered that are kept for the replica; past it, reading stops. */
+const EARLY_BYTES_MAX = 64 * 1024;
+
+class UpgradeTunnel extends UpstreamAttempt {
   private relaying = false;
-  private readonly startedAt: number;
+  private tunnelled = false;
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
 
   constructor(
-    private readonly ctx: ProxyContext,
+    ctx: ProxyContext,
     private readonly req: IncomingMessage,
     private readonly client: Duplex,
     private readonly head: Buffer,
-    private readonly route: ServiceRoute,
+    route: ServiceRoute,
     private readonly path: string,
     private readonly headers: string[],
   ) {
-    this.startedAt = ctx.clock();
-    // The request counted by `onRequest` ends when the tunnel closes or the upgrade fails, whatever happens.
-    client.once('close', () => ctx.stats?.onResponse(route.project, route.run, ctx.clock() - this.startedAt, 101));
+    super(ctx, route);
+    const startedAt = ctx.clock();
+    // The request counted by `onRequest` ends when the tunnel closes or the upgrade fails, whatever happens; a
+    // client gone before that ends a cold-start wait or the upgrade request in flight.
+    client.once('close', () => {
+      this.abandon();
+      ctx.stats?.onResponse(this.route.project, this.route.run, ctx.clock() - startedAt, 101);
+    });
+    // node:http hands over the socket neither flowing nor paused, and its server is half-open: a client that leaves
+    // while held is only seen by reading. Reading keeps what it sent early for the replica.
+    client.on('data', this.onEarlyData).once('end', this.onClientEnd);
   }
 
-  send(): boolean {
-    const replica = pickReplica(this.route.replicas, this.ctx.upstreams.outstanding, this.ctx.random, this.tried);
-    if (!replica) return false;
-    this.replica = replica;
-    this.connected = false;
-    this.released = false;
-    this.ctx.upstreams.acquire(replica.id);
+  private readonly onEarlyData = (chunk: Buffer): void => {
+    this.early.push(chunk);
+    this.earlyBytes += chunk.length;
+    if (this.earlyBytes > EARLY_BYTES_MAX) this.client.pause();
+  };
+
+  private readonly onClientEnd = (): void => {
+    this.client.destroy();
+  };
+
+  protected override dispatchOptions(replica: ReplicaTarget, route: ServiceRoute): Dispatcher.DispatchOptions {
     const upgrade = this.req.headers.upgrade ?? 'websocket';
-    this.ctx.upstreams.dispatcher(replica).dispatch(
-      { origin: replica.origin, path: this.path, method: 'GET', headers: this.headers, upgrade, headersTimeout: this.route.readTimeoutMs },
-      this,
-    );
-    return true;
+    return { origin: replica.origin, path: this.path, method: 'GET', headers: this.headers, upgrade, headersTimeout: route.readTimeoutMs };
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.client.destroyed) return abort();
-    this.connected = true;
+  protected override get responding(): boolean {
+    return this.relaying || this.tunnelled;
+  }
+
+  protected override fail(rejection: UpstreamRejection): void {
+    if (!this.client.destroyed) this.client.end(rejectionBytes(rejection));
+  }
+
+  protected override cut(): void {
+    this.client.destroy();
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
+    this.tunnelled = true;
+    this.upgraded();
+    this.client.off('data', this.onEarlyData).off('end', this.onClientEnd).pause();
     this.client.write(`HTTP/1.1 ${statusCode} Switching Protocols\r\n${crlfHeaders(rawHeaders ?? [])}\r\n`);
     if (this.head.length > 0) upstream.write(this.head);
+    for (const chunk of this.early) upstream.write(chunk);
+    this.early = [];
     const close = (): void => {
       upstream.destroy();
       this.client.destroy();
-      this.release();
+      this.releaseReplica();
     };
     upstream.on('error', close).on('close', close);
     this.client.on('close', close);
+    // The client left while the replica was answering the upgrade: close the fresh tunnel at once.
+    if (this.client.destroyed) return close();
     upstream.pipe(this.client);
     this.client.pipe(upstream);
   }
@@ -115,25 +139,7 @@ class UpgradeTunnel implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.release();
+    this.releaseReplica();
     this.client.end();
-  }
-
-  onError(err: Error): void {
-    const connected = this.connected;
-    this.release();
-    if (this.client.destroyed) return;
-    if (this.relaying) return void this.client.destroy();
-    if (isRetryable(err, connected) && this.replica) {
-      this.tried.add(this.replica.id);
-      if (this.send()) return;
-    }
-    this.client.end(rejectionBytes(upstreamRejection(err, `${this.route.project}/${this.route.run}`)));
-  }
-
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    if (this.replica) this.ctx.upstreams.release(this.replica.id);
   }
 }

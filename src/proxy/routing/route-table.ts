@@ -1,9 +1,11 @@
 /**
  * The in-memory RouteTable: the control plane `set()`s routes, the data plane `get()`s them on every request.
  * It also owns the data plane's per-replica state (`upstreams`: Pools and outstanding counters), so that a replica
- * leaving the table is noticed at once and the reconciler can `drain()` it before stopping its container.
+ * leaving the table is noticed at once and the reconciler can `drain()` it before stopping its container, and the
+ * per-service count of requests held for a cold start, shared by every entry point that routes through the table.
  */
 import type { RouteTable, ServiceRoute } from '../contracts.js';
+import { HeldRequests } from './held-requests.js';
 import { Upstreams, type UpstreamsOptions } from './upstreams.js';
 
 interface Waiter {
@@ -14,6 +16,7 @@ const keyOf = (project: string, run: string): string => `${project}/${run}`;
 
 export class MemoryRouteTable implements RouteTable {
   readonly upstreams: Upstreams;
+  readonly held = new HeldRequests();
   private readonly routes = new Map<string, ServiceRoute>();
   private readonly waiters = new Map<string, Set<Waiter>>();
 
@@ -90,4 +93,9 @@ export class MemoryRouteTable implements RouteTable {
 /** The per-replica state a data-plane component should use for `routes`: the table's own when it has one. */
 export function upstreamsOf(routes: object, fallback: () => Upstreams): Upstreams {
   return routes instanceof MemoryRouteTable ? routes.upstreams : fallback();
+}
+
+/** The held-request counters a data-plane component should use for `routes`: the table's own when it has one. */
+export function heldRequestsOf(routes: object, fallback: () => HeldRequests): HeldRequests {
+  return routes instanceof MemoryRouteTable ? routes.held : fallback();
 }

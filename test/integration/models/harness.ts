@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ModelEntry, ModelRegistry } from '../../../src/proxy/contracts.js';
-import { makeForwarder } from '../../../src/proxy/http/forward.js';
+import { makeForwarder } from '../../../src/proxy/models/forward.js';
 import { createModelsHandler } from '../../../src/proxy/models/handler.js';
 import { MemoryRouteTable } from '../../../src/proxy/routing/route-table.js';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { makeForwarder } from '../../../src/proxy/http/forward.js';
+import { makeForwarder } from '../../../src/proxy/models/forward.js';
 import { auth, deadOrigin, deferred, echoHandler, harness, route, startProxy, startUpstream } from './helpers.js';
 
 const client = new Agent({ connections: 16 });
