@@ -18,6 +18,7 @@ import type { ReplicaRecord, RunRecord } from '../state/schema.js';
 import { backoffDelayMs } from './backoff.js';
 import { initialProbes } from './probes.js';
 import { isActive, isLive } from './replica-status.js';
+import { keepUnchanged } from './same.js';
 import { computeRunStatus, isRunFinished, terminationStatus } from './run-status.js';
 
 export interface ReconcileContext {
@@ -37,6 +38,7 @@ export type Effect =
   | { type: 'remove'; replicaId: string };
 
 export interface Decision {
+  /** The run as it should be: `input` itself when nothing changed (the loop writes only real changes). */
   run: RunRecord;
   effects: Effect[];
 }
@@ -67,7 +69,7 @@ export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision 
     run.status = terminationStatus(run.terminationReason);
     run.finishedAt ??= ctx.now;
   }
-  return { run, effects };
+  return { run: keepUnchanged(input, run), effects };
 }
 
 /** The run asked to end (a new record; an earlier reason wins); the next decisions stop its replicas. */

@@ -6,6 +6,7 @@
 import type { JobStatus } from '../api.js';
 import type { ReplicaState } from '../model/agent-api.js';
 import type { ReplicaRecord } from '../state/schema.js';
+import { unlessSame } from './same.js';
 
 const FINAL: ReadonlySet<JobStatus> = new Set(['terminated', 'aborted', 'failed', 'done']);
 
@@ -14,9 +15,13 @@ export const isActive = (r: ReplicaRecord): boolean => !FINAL.has(r.status);
 /** Active and not being stopped: counts towards the desired replicas. */
 export const isLive = (r: ReplicaRecord): boolean => isActive(r) && r.stop === undefined;
 
-/** Folds the agent's view of a replica into its record (pure: returns a new record). */
+/** Folds the agent's view of a replica into its record: a new record, or `replica` itself when nothing changed. */
 export function applyAgentState(replica: ReplicaRecord, state: ReplicaState, now: number): ReplicaRecord {
   if (isFinal(replica.status)) return replica;
+  return unlessSame(replica, nextFromAgent(replica, state, now));
+}
+
+function nextFromAgent(replica: ReplicaRecord, state: ReplicaState, now: number): ReplicaRecord {
   const next: ReplicaRecord = { ...replica, agentPhase: state.phase, runtime: state.runtime };
   if (state.hostPort !== undefined) next.hostPort = state.hostPort;
   if (state.containerId !== undefined) next.containerId = state.containerId;
@@ -84,5 +89,5 @@ export function applyAgentRemoved(replica: ReplicaRecord, now: number): ReplicaR
 
 /** A start request the agent refused or could not take. */
 export function applyStartFailure(replica: ReplicaRecord, code: string, message: string, now: number): ReplicaRecord {
-  return { ...replica, status: 'failed', ready: false, finishedAt: now, reason: code.toLowerCase(), statusMessage: 'error', error: message };
+  return unlessSame(replica, { ...replica, status: 'failed', ready: false, finishedAt: now, reason: code.toLowerCase(), statusMessage: 'error', error: message });
 }

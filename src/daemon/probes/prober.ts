@@ -9,14 +9,17 @@
 import { connect } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { AgentConnection } from '../../backends/backend.js';
-import { applyProbeResult, probeDue } from '../../core/reconcile/index.js';
+import { applyProbeResult, isRunFinished, probeDue } from '../../core/reconcile/index.js';
 import type { ProbeSettings, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+import { nodeScheduler, type Scheduler } from '../reconcile/scheduler.js';
 
 export interface ProberOptions {
   runs: () => readonly RunRecord[];
-  connection: (instance: string) => AgentConnection | undefined;
+  connection: (instance: string) => Pick<AgentConnection, 'replicaOrigin'> | undefined;
   update: (replicaId: string, fn: (r: ReplicaRecord, run: RunRecord) => ReplicaRecord) => void;
   clock: () => number;
+  /** Default: node timers. */
+  scheduler?: Scheduler;
   /** Pause between TCP checks of a replica that is not listening yet (default 200 ms). */
   tcpRetryMs?: number;
 }
@@ -28,7 +31,7 @@ export class Prober {
   private readonly listening = new Set<string>();
   private readonly dispatcher = new Agent({ connections: 4, keepAliveTimeout: 1_000 });
   /** A re-check of ports not listening yet, sooner than the next reconciler tick (cold starts wait on it). */
-  private retry: NodeJS.Timeout | undefined;
+  private cancelRetry: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly o: ProberOptions) {}
@@ -38,6 +41,7 @@ export class Prober {
     const now = this.o.clock();
     const running = new Set<string>();
     for (const run of this.o.runs()) {
+      if (isRunFinished(run)) continue;
       for (const r of run.replicas) {
         if (r.status !== 'running' || r.stop || r.hostPort === undefined) continue;
         running.add(r.id);
@@ -69,7 +73,7 @@ export class Prober {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retry);
+    this.cancelRetry?.();
     await this.dispatcher.close();
   }
 
@@ -98,12 +102,11 @@ export class Prober {
   }
 
   private retrySoon(ms: number): void {
-    if (this.retry || this.closed) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
+    if (this.cancelRetry || this.closed) return;
+    this.cancelRetry = (this.o.scheduler ?? nodeScheduler).setTimeout(() => {
+      this.cancelRetry = undefined;
       this.tick();
     }, ms);
-    this.retry.unref();
   }
 
   private http(r: ReplicaRecord, run: RunRecord, index: number, probe: ProbeSettings, origin: string, dispatcher: Dispatcher): void {

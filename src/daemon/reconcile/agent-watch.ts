@@ -3,18 +3,24 @@
  * Each (re)connection starts with a snapshot, which is how replicas are adopted after a daemon restart and how
  * changes missed while disconnected are caught up. Reconnects with a short fixed delay until stopped.
  */
-import type { AgentConnection } from '../../backends/backend.js';
-import type { ReplicaState } from '../../core/model/agent-api.js';
+import type { AgentEvent, ReplicaState } from '../../core/model/agent-api.js';
 import type { Log } from '../process/log.js';
+import { sleep, type Scheduler } from './scheduler.js';
+
+/** What a watch needs of an agent connection: its event stream. */
+export interface EventSource {
+  client: { events(signal: AbortSignal): AsyncIterable<AgentEvent> };
+}
 
 export interface AgentWatchOptions {
-  connect: () => Promise<AgentConnection>;
+  connect: () => Promise<EventSource>;
   onSnapshot: (replicas: ReplicaState[]) => void;
   onReplica: (state: ReplicaState) => void;
   onRemoved: (id: string) => void;
   /** The stream ended or failed; the connection should be re-checked before the next attempt. */
   onDisconnect: (e: unknown) => void;
   log: Log;
+  scheduler: Scheduler;
   retryMs?: number;
 }
 
@@ -48,7 +54,7 @@ export class AgentWatch {
       } catch (e) {
         if (!this.stopped) this.o.onDisconnect(e);
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, this.o.retryMs ?? 1_000).unref());
+      if (!this.stopped) await sleep(this.o.scheduler, this.o.retryMs ?? 1_000);
     }
   }
 }

@@ -15,6 +15,9 @@ import { InternalError } from '../../core/errors.js';
 import type { RepoInfo } from '../../core/api.js';
 import type { Log } from '../process/log.js';
 
+/** The agent calls an upload makes. */
+export type ArchiveClient = Pick<AgentClient, 'hasArchive' | 'uploadArchive'>;
+
 export interface RepoUploadsOptions {
   log: Log;
   /** sha256 of the archives active runs still need. */
@@ -41,7 +44,7 @@ export class RepoUploads {
    * Nothing is remembered after that: the next start asks the agent again (one GET), so a reinstalled agent or
    * a replaced host gets the archive instead of a replica failing with REPO_ARCHIVE_MISSING.
    */
-  ensure(instance: string, client: AgentClient, repo: RepoInfo): Promise<void> {
+  ensure(instance: string, client: ArchiveClient, repo: RepoInfo): Promise<void> {
     const key = `${instance}\u0000${repo.sha256}`;
     const known = this.inFlight.get(key);
     if (known) return known;
@@ -50,7 +53,7 @@ export class RepoUploads {
     return p;
   }
 
-  private async upload(instance: string, client: AgentClient, repo: RepoInfo): Promise<void> {
+  private async upload(instance: string, client: ArchiveClient, repo: RepoInfo): Promise<void> {
     if (await client.hasArchive(repo.sha256)) return;
     const size = await stat(repo.archivePath).then((s) => s.size, () => undefined);
     if (size === undefined) {

@@ -4,13 +4,14 @@
  * pools are not churned every tick.
  */
 import type { RouteTable, ServiceRoute } from '../../proxy/contracts.js';
-import type { RunRecord } from '../../core/state/schema.js';
+import { isRunFinished } from '../../core/reconcile/index.js';
+import type { RateLimitRule, RunRecord } from '../../core/state/schema.js';
 import type { AgentConnection } from '../../backends/backend.js';
 
 export interface RouteSyncOptions {
   readTimeoutMs: number;
   /** The connection of a replica's instance, when one is open (origins come from it). */
-  connection: (instance: string) => AgentConnection | undefined;
+  connection: (instance: string) => Pick<AgentConnection, 'replicaOrigin'> | undefined;
 }
 
 export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
@@ -34,21 +35,31 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
   };
 }
 
-const fingerprint = (route: ServiceRoute): string =>
-  JSON.stringify({ ...route, replicas: route.replicas.map((r) => [r.id, r.origin]) });
+/** Whether two routes send the same traffic the same way (a replica's tunnel dispatcher may be renewed: not a change). */
+function sameRoute(a: ServiceRoute, b: ServiceRoute): boolean {
+  const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs'] as const).every((k) => a[k] === b[k]);
+  const replicas = a.replicas.length === b.replicas.length && a.replicas.every((r, i) => r.id === b.replicas[i]?.id && r.origin === b.replicas[i]?.origin);
+  const limits = a.rateLimits === b.rateLimits || (a.rateLimits.length === b.rateLimits.length && a.rateLimits.every((r, i) => sameRule(r, b.rateLimits[i])));
+  return scalars && replicas && limits;
+}
+
+function sameRule(a: RateLimitRule, b: RateLimitRule | undefined): boolean {
+  if (!b || a.prefix !== b.prefix || a.rps !== b.rps || a.burst !== b.burst || a.key.type !== b.key.type) return false;
+  return a.key.type !== 'header' || (b.key.type === 'header' && a.key.header === b.key.header);
+}
 
 /** Makes `routes` reflect `runs`: active runs get a route, others lose theirs. */
 export function syncRoutes(routes: RouteTable, runs: readonly RunRecord[], options: RouteSyncOptions): void {
   const wanted = new Map<string, ServiceRoute>();
   for (const run of runs) {
-    if (run.status === 'terminated' || run.status === 'failed' || run.status === 'done') continue;
+    if (isRunFinished(run)) continue;
     wanted.set(`${run.project}/${run.name}`, routeFor(run, options));
   }
   for (const existing of routes.list()) {
     const key = `${existing.project}/${existing.run}`;
     const next = wanted.get(key);
     if (!next) routes.delete(existing.project, existing.run);
-    else if (fingerprint(next) === fingerprint(existing)) wanted.delete(key);
+    else if (sameRoute(next, existing)) wanted.delete(key);
   }
   for (const route of wanted.values()) routes.set(route);
 }

@@ -4,10 +4,20 @@
  * over the group's window. The reconciler does the rest (which replicas stop, draining them first). When a
  * service's last run finishes, its load is forgotten. Time comes from the injected clock.
  */
-import { decideReplicas, type ScalingDecision, type ScalingPolicy } from '../../core/autoscaler/index.js';
-import { isLive } from '../../core/reconcile/index.js';
-import { groupOf, groupStates, groupsOf, type GroupState } from '../../core/runs/index.js';
-import type { GroupSettings, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
+import {
+  decideReplicas,
+  groupPolicy,
+  lastReplicaChange,
+  rollingOut,
+  type ScalingDecision,
+  type ScalingPolicy,
+} from '../../core/autoscaler/index.js';
+import { isRunEnding, isRunFinished } from '../../core/reconcile/index.js';
+import { groupOf, groupStates, type GroupState } from '../../core/runs/index.js';
+import type { RunRecord } from '../../core/state/schema.js';
+import { nodeScheduler, type Scheduler } from '../reconcile/scheduler.js';
+
+// Run views read the policies from here too; they live in core now.
 
 /** Where the loop reads load from (ServiceStats in the daemon, a fake in tests). */
 export interface LoadSource {
@@ -29,47 +39,10 @@ export interface AutoscalerLoopOptions {
   clock: () => number;
   /** Default 3 s. */
   tickMs?: number;
+  /** Default: node timers. */
+  scheduler?: Scheduler;
   log?: (line: string) => void;
 }
-
-interface NormalizedScaling {
-  target: number;
-  window: number;
-  scale_up_delay: number;
-  scale_down_delay: number;
-}
-
-/** The scaling policy of one replica group, undefined for a group with a fixed count. */
-export function groupPolicy(group: GroupSettings): ScalingPolicy | undefined {
-  const s = group.scaling as NormalizedScaling | undefined;
-  if (!group.autoscaling || !s) return undefined;
-  return {
-    min: group.replicas.min,
-    max: group.replicas.max,
-    target: s.target,
-    windowSeconds: s.window,
-    scaleUpDelaySeconds: s.scale_up_delay,
-    scaleDownDelaySeconds: s.scale_down_delay,
-  };
-}
-
-/** The policy of the run's first autoscaled group (the window `dstack ps` averages rps over). */
-export function policyOf(run: RunRecord): ScalingPolicy | undefined {
-  for (const g of groupsOf(run.settings)) {
-    const policy = groupPolicy(g);
-    if (policy) return policy;
-  }
-  return undefined;
-}
-
-/** dstack: the last scaling event is the latest replica submission or finish (here: of the group). */
-export function lastReplicaChange(replicas: readonly ReplicaRecord[]): number | undefined {
-  const times = replicas.flatMap((r) => (r.finishedAt !== undefined ? [r.submittedAt, r.finishedAt] : [r.submittedAt]));
-  return times.length > 0 ? Math.max(...times) : undefined;
-}
-
-const isFinished = (run: RunRecord) => run.status === 'terminated' || run.status === 'failed' || run.status === 'done';
-const isDone = (run: RunRecord) => isFinished(run) || run.terminationReason !== undefined;
 
 export class AutoscalerLoop {
   /** Desired counts per run group as last seen, and when they changed: a cold start sets desired before any replica exists. */
@@ -84,7 +57,7 @@ export class AutoscalerLoop {
     const active = new Set<string>();
     const runs = this.o.runs();
     for (const run of runs) {
-      if (isDone(run)) continue;
+      if (isRunEnding(run)) continue;
       const groups = groupStates(run);
       // A request still in flight (held for a cold start, or a long stream) keeps one replica in the run.
       let keepOne = this.o.load.inFlight(run.project, run.name) > 0 && !groups.some((g) => !groupPolicy(g) && g.desired > 0);
@@ -97,8 +70,7 @@ export class AutoscalerLoop {
         const desired = decision.desired === 0 && keepOne ? 1 : decision.desired;
         if (desired > 0) keepOne = false;
         if (desired === g.desired) continue;
-        // dstack skips groups in a rolling deployment: the rollout owns their count until it is done.
-        if (run.replicas.some((r) => isLive(r) && groupOf(r) === g.name && r.deployment < run.deployment)) continue;
+        if (rollingOut(run, g.name)) continue;
         const next = this.o.setDesired(run.project, run.name, desired, g.name);
         if (next === undefined) continue;
         this.seen.set(key, { desired: next, at: now });
@@ -129,7 +101,7 @@ export class AutoscalerLoop {
 
   /** Stats and rate-limit buckets are keyed by service name: a finished run's must not reach a new run of that name. */
   private forgetFinished(runs: readonly RunRecord[]): void {
-    const services = new Set(runs.filter((r) => !isFinished(r)).map((r) => `${r.project}/${r.name}`));
+    const services = new Set(runs.filter((r) => !isRunFinished(r)).map((r) => `${r.project}/${r.name}`));
     for (const key of this.services) {
       if (services.has(key)) continue;
       const [project = '', name = ''] = key.split('/');
@@ -140,14 +112,23 @@ export class AutoscalerLoop {
 
   /** Ticks every `tickMs` until the returned stop is called. */
   start(): () => void {
-    const timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (e) {
-        this.o.log?.(`autoscaler error: ${(e as Error).stack ?? e}`);
-      }
-    }, this.o.tickMs ?? 3_000);
-    timer.unref();
-    return () => clearInterval(timer);
+    const scheduler = this.o.scheduler ?? nodeScheduler;
+    let cancel = (): void => {};
+    let stopped = false;
+    const arm = (): void => {
+      cancel = scheduler.setTimeout(() => {
+        try {
+          this.tick();
+        } catch (e) {
+          this.o.log?.(`autoscaler error: ${(e as Error).stack ?? e}`);
+        }
+        if (!stopped) arm();
+      }, this.o.tickMs ?? 3_000);
+    };
+    arm();
+    return () => {
+      stopped = true;
+      cancel();
+    };
   }
 }
