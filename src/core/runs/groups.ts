@@ -32,7 +32,7 @@ const clamp = (n: number, min: number, max: number) => Math.max(min, Math.min(ma
 export function groupStates(run: DesiredFields): GroupState[] {
   let firstNum = 0;
   return groupsOf(run.settings).map((g) => {
-    // The implicit group's count is `desiredReplicas` as stored (ControlPlane clamps it when it sets it).
+    // The implicit group's count is `desiredReplicas` as stored (applyRun and setDesired clamp it when they set it).
     const desired = run.settings.groups ? clamp(run.desiredByGroup?.[g.name] ?? g.replicas.min, g.replicas.min, g.replicas.max) : run.desiredReplicas;
     const state: GroupState = { ...g, desired, firstNum };
     firstNum += g.replicas.max;

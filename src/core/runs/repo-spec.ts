@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { RepoInfo } from '../api.js';
+import type { ServiceConfig } from '../model/service.js';
 import { WORKFLOW_DIR, type SpecTemplate } from './spec.js';
 
 /** `/root` is the home of the default container user; `~` in container paths means it (as dstack's runner does). */
@@ -16,17 +17,11 @@ export function containerPath(p: string, workingDir: string): string {
   return path.posix.resolve(workingDir, p);
 }
 
-/** The fields of a normalized config this module reads (`repos` and `files` after the schema's transforms). */
-export interface RepoConfigInput {
-  repos?: readonly { path: string }[] | undefined;
-  files?: readonly { path: string }[] | undefined;
-}
-
-export function withRepo(spec: SpecTemplate, config: RepoConfigInput, repo: RepoInfo | undefined): SpecTemplate {
+export function withRepo(spec: SpecTemplate, config: Pick<ServiceConfig, 'repos' | 'files'>, repo: RepoInfo | undefined): SpecTemplate {
   if (!repo) return spec;
   const workingDir = spec.workingDir ?? WORKFLOW_DIR;
-  const dir = containerPath(config.repos?.[0]?.path ?? '.', WORKFLOW_DIR);
-  const files = (config.files ?? []).map((f, i) => ({ source: String(i), target: containerPath(f.path, workingDir) }));
+  const dir = containerPath(config.repos[0]?.path ?? '.', WORKFLOW_DIR);
+  const files = config.files.map((f, i) => ({ source: String(i), target: containerPath(f.path, workingDir) }));
   return {
     ...spec,
     workingDir,

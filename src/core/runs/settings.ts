@@ -6,7 +6,7 @@
  */
 import type { GroupSettings, RunSettings, ProbeSettings } from '../state/schema.js';
 import { withGroupDesired } from './groups.js';
-import type { ServiceInput } from './service-input.js';
+import type { ServiceConfig } from '../model/service.js';
 
 /** `stop_duration: off` would wait forever; an hour is the longest a stop may take. */
 export const MAX_STOP_SECONDS = 3600;
@@ -26,12 +26,13 @@ function modelProbe(name: string, prefix: string): ProbeSettings {
   };
 }
 
-export function replicaRange(config: ServiceInput): { min: number; max: number } {
-  const r = Array.isArray(config.replicas) ? { min: 1, max: 1 } : (config.replicas as { min: number; max?: number });
-  return { min: r.min, max: r.max ?? r.min };
+/** The run's replica range (with groups, the sum of theirs, as the config language normalizes it). */
+export function replicaRange(config: Pick<ServiceConfig, 'replicas'>): { min: number; max: number } {
+  const { min, max } = config.replicas;
+  return { min, max: max ?? min };
 }
 
-export function buildSettings(config: ServiceInput): RunSettings {
+export function buildSettings(config: ServiceConfig): RunSettings {
   const model = config.model;
   let probes: ProbeSettings[];
   if (config.probes !== undefined) {

@@ -11,7 +11,8 @@ import { isEnvRequired } from '../model/env.js';
 import type { ReplicaSpec } from '../model/agent-api.js';
 import { joinCommands, pythonBootstrap, resolveShell } from './commands.js';
 import { chooseImage } from './image.js';
-import type { GroupInput, ServiceInput } from './service-input.js';
+import type { ReplicaGroupConfig } from '../model/replicas.js';
+import type { ServiceConfig } from '../model/service.js';
 import { MAX_STOP_SECONDS } from './settings.js';
 
 export type SpecTemplate = Omit<ReplicaSpec, 'id' | 'replicaNum'>;
@@ -25,7 +26,7 @@ export interface SpecContext {
   env: NodeJS.ProcessEnv;
 }
 
-export function resolveEnvValues(config: ServiceInput): Record<string, string> {
+export function resolveEnvValues(config: Pick<ServiceConfig, 'env'>): Record<string, string> {
   const out: Record<string, string> = {};
   const missing: string[] = [];
   for (const [key, value] of Object.entries(config.env)) {
@@ -40,7 +41,7 @@ export function resolveEnvValues(config: ServiceInput): Record<string, string> {
   return out;
 }
 
-export function buildSpecTemplate(config: ServiceInput, ctx: SpecContext): SpecTemplate {
+export function buildSpecTemplate(config: ServiceConfig, ctx: SpecContext): SpecTemplate {
   const { image, isDstackBase } = chooseImage(config, ctx.env);
   const commands = [...config.commands];
   const imageSetup = isDstackBase && config.python && commands.length > 0 ? pythonBootstrap(config.python) : [];
@@ -77,7 +78,7 @@ export function buildSpecTemplate(config: ServiceInput, ctx: SpecContext): SpecT
 }
 
 /** The config as one group sees it: the group's own fields replace the top-level ones. */
-export function groupConfig(config: ServiceInput, group: GroupInput): ServiceInput {
+export function groupConfig(config: ServiceConfig, group: ReplicaGroupConfig): ServiceConfig {
   const { commands, image, python, nvcc, docker, privileged, resources } = group;
   return {
     ...config,
@@ -92,7 +93,7 @@ export function groupConfig(config: ServiceInput, group: GroupInput): ServiceInp
 }
 
 /** One spec template per replica group, by group name; undefined for a service without `groups`. */
-export function buildGroupSpecTemplates(config: ServiceInput, ctx: SpecContext): Record<string, SpecTemplate> | undefined {
+export function buildGroupSpecTemplates(config: ServiceConfig, ctx: SpecContext): Record<string, SpecTemplate> | undefined {
   if (!config.groups) return undefined;
   return Object.fromEntries(config.groups.map((g) => [g.name, buildSpecTemplate(groupConfig(config, g), ctx)]));
 }

@@ -4,7 +4,8 @@
  * a harmless one is a warning printed above the confirmation. Checked against the RAW config, so only fields the
  * user actually wrote are reported (normalized configs carry defaults for everything).
  */
-import type { ServiceInput } from './service-input.js';
+import { unsupportedFields } from '../config/unsupported-fields.js';
+import type { ServiceConfig } from '../model/service.js';
 
 export interface SupportReport {
   errors: string[];
@@ -16,18 +17,23 @@ export interface SupportContext {
   fleets: boolean;
 }
 
-type Check = (raw: Record<string, unknown>, config: ServiceInput, where: SupportContext) => { error?: string; warning?: string } | undefined;
+type Raw = Record<string, unknown>;
+type Check = (raw: Raw, config: ServiceConfig, where: SupportContext) => { error?: string; warning?: string } | undefined;
 
 const notYet = (field: string, why = '') => `\`${field}\` is not supported yet${why ? ` (${why})` : ''}`;
-const has = (raw: Record<string, unknown>, key: string) => raw[key] !== undefined && raw[key] !== null;
-const nonEmpty = (raw: Record<string, unknown>, key: string) => Array.isArray(raw[key]) ? (raw[key] as unknown[]).length > 0 : has(raw, key);
+const has = (raw: Raw, key: string) => raw[key] !== undefined && raw[key] !== null;
+const nonEmpty = (raw: Raw, key: string) => {
+  const value = raw[key];
+  return Array.isArray(value) ? value.length > 0 : has(raw, key);
+};
+const isRaw = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const CHECKS: Check[] = [
   // `fleets:` and `backends:` pick SSH fleet instances or the local machine (the daemon's placement).
   (raw) => (nonEmpty(raw, 'instances') ? { error: notYet('instances', 'use `fleets` to pick hosts') } : undefined),
   (raw) => {
     if (!nonEmpty(raw, 'backends')) return undefined;
-    const list = Array.isArray(raw.backends) ? (raw.backends as unknown[]).map(String) : [];
+    const list = Array.isArray(raw.backends) ? raw.backends.map(String) : [];
     const unknown = list.filter((b) => !['local', 'ssh', 'remote'].includes(b));
     return unknown.length === 0 ? undefined : { error: notYet('backends', `only \`local\` and SSH fleets (\`ssh\`, \`remote\`) exist; got ${unknown.join(', ')}`) };
   },
@@ -62,13 +68,16 @@ const CHECKS: Check[] = [
   (_raw, c, where) => (!where.fleets && c.resources.cpu.arch === 'arm' && process.arch !== 'arm64' ? { error: '`cpu: arm` does not match this x86 machine' } : undefined),
 ];
 
-export function checkSupport(raw: unknown, config: ServiceInput, where: SupportContext = { fleets: false }): SupportReport {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+export function checkSupport(raw: unknown, config: ServiceConfig, where: SupportContext = { fleets: false }): SupportReport {
+  const r = isRaw(raw) ? raw : {};
   const report: SupportReport = { errors: [], warnings: [] };
   for (const check of CHECKS) {
     const result = check(r, config, where);
     if (result?.error) report.errors.push(result.error);
     if (result?.warning) report.warnings.push(result.warning);
   }
+  // Fields the schema parses for dstack's documented configurations but nothing acts on yet (`backend_options` is
+  // reported above, as a warning: it only orders offers of a cloud that does not exist here).
+  for (const f of unsupportedFields(config, raw)) if (f.path !== 'backend_options') report.errors.push(f.message);
   return report;
 }

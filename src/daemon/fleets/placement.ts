@@ -4,14 +4,15 @@
  * before anything awaits, so the next replica placed in the same tick sees it; the CPU/memory limits and GPU
  * devices for the agent spec stay here until the start takes them.
  */
-import { requirementsOf, type ServiceInput } from '../../core/runs/index.js';
+import type { ServiceConfig } from '../../core/model/service.js';
+import { requirementsOf } from '../../core/runs/index.js';
 import { placeReplica, type Placement } from '../../core/scheduling/index.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import { allocationsOf, fleetCapacity } from './fleets-state.js';
 
 /** The configuration fields placement reads from a run's normalized config. */
-export type PlacementConfig = Pick<ServiceInput, 'resources' | 'groups'> & { backends?: string[]; fleets?: string[]; instance_types?: string[] };
+export type PlacementConfig = Pick<ServiceConfig, 'resources' | 'groups' | 'backends' | 'fleets' | 'instance_types'>;
 
 type Placed = Extract<Placement, { ok: true }>;
 
@@ -36,7 +37,7 @@ export class FleetPlacer {
         return rest;
       });
     }
-    const config = run.config as PlacementConfig;
+    const config: PlacementConfig = run.config;
     const instances = this.o.store.instances();
     const runs = this.o.store.runs();
     // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).

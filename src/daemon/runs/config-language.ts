@@ -3,14 +3,14 @@
  * both sides agree, SkyServe YAML included) and the pretty printers of the plan.
  */
 import { formatDuration, formatResources, parseConfigObject } from '../../core/config/load.js';
-import type { PrepareOptions } from './prepare.js';
+import type { PrepareOptions } from '../../core/runs/index.js';
 
 type Language = Pick<PrepareOptions, 'parseConfig' | 'formatResources' | 'formatDuration'>;
 
 export function configLanguage(): Language {
   return {
-    parseConfig: (raw) => ({ config: parseConfigObject(raw, '<applied configuration>') }),
-    formatResources: (config) => formatResources(config.resources),
+    parseConfig: (raw) => parseConfigObject(raw, '<applied configuration>'),
+    formatResources: (resources) => formatResources(resources),
     formatDuration: (s) => formatDuration(s),
   };
 }

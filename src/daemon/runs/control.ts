@@ -8,13 +8,26 @@ import type { Readable } from 'node:stream';
 import type { ApplyRequest, Offer, PlanRequest, RunPlan, RunView } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import { endedRun, isFinal, isRunEnding, isRunFinished } from '../../core/reconcile/index.js';
-import { ANY_REQUIREMENTS, desiredOf, randomRunName, requirementsOf, setDesired, type Requirements } from '../../core/runs/index.js';
+import {
+  activeRun,
+  ANY_REQUIREMENTS,
+  applyRun,
+  checkOffers,
+  desiredOf,
+  diffRuns,
+  planSummary,
+  prepareRun,
+  runOffers,
+  setDesired,
+  type ApplyOutcome,
+  type PreparedRun,
+  type PrepareOptions,
+  type Requirements,
+} from '../../core/runs/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
-import type { StateStore } from '../../core/state/store.js';
-import type { PlacementConfig } from '../../core/scheduling/request.js';
+import type { StateStore, StateWriter } from '../../core/state/store.js';
 import type { Backend } from '../../backends/backend.js';
 import type { RunEvents } from '../api/events.js';
-import { prepareRun, planSummary, type ParsedConfig, type PrepareOptions } from './prepare.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import { toRunView, type ViewContext } from './views.js';
 
@@ -41,14 +54,14 @@ export class ControlPlane {
 
   async plan(req: PlanRequest): Promise<RunPlan> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
-    const offers = await this.runOffers(prepared.requirements, prepared.parsed.config as PlacementConfig);
-    const current = this.activeRun(prepared.name);
-    const diff = current ? prepared.diff(current) : undefined;
+    const offers = await this.offersFor(prepared);
+    const current = activeRun(this.runsNamed(prepared.name));
+    const diff = current ? diffRuns(current, prepared) : undefined;
     const plan: RunPlan = {
       project: this.o.project,
       user: this.o.user,
       runName: prepared.name,
-      ...planSummary(prepared.parsed, this.o),
+      ...planSummary(prepared.config, this.o),
       offers,
       totalOffers: offers.length,
       action: diff ? diff.action : 'create',
@@ -67,73 +80,19 @@ export class ControlPlane {
 
   private async applyNow(req: ApplyRequest): Promise<RunView> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
-    const placement = prepared.parsed.config as PlacementConfig;
-    const offers = await this.runOffers(prepared.requirements, placement);
-    // A busy fleet host may still have free blocks; placement decides, and the run waits when nothing fits.
-    if (!offers.some((o) => o.availability === 'available' || o.availability === 'idle' || (o.backend === 'ssh' && o.availability === 'busy'))) {
-      const onFleets = this.o.usesFleets?.(placement.backends) ?? false;
-      throw new UserError('NO_OFFERS', 'No matching instance offers available.', {
-        hint: onFleets
-          ? `No host of ${placement.fleets?.length ? `the fleet(s) ${placement.fleets.join(', ')}` : 'your fleets'} meets the \`resources\` of this configuration; \`dstack offer\` lists the hosts, \`backends: [local]\` runs on this machine.`
-          : 'The local machine does not meet the `resources` of this configuration; lower them or add capacity.',
-      });
-    }
-    const now = this.o.clock();
-    const current = this.activeRun(prepared.name);
-    if (current) {
-      const diff = prepared.diff(current);
-      if (diff.action === 'none' && !req.force) return this.view(current);
-      if (diff.action !== 'recreate') {
-        const updated = this.o.store.updateRun(current.id, (cur) => {
-          const { repo: _r, specTemplates: _t, ...rest } = cur;
-          const { min, max } = prepared.settings.replicas;
-          return {
-            ...rest,
-            configRaw: prepared.raw,
-            config: prepared.parsed.config,
-            settings: prepared.settings,
-            specTemplate: prepared.specTemplate,
-            ...(req.repo !== undefined ? { repo: req.repo } : {}),
-            ...(prepared.specTemplates ? { specTemplates: prepared.specTemplates } : {}),
-            deployment: diff.redeploy || diff.action === 'none' ? cur.deployment + 1 : cur.deployment,
-            desiredReplicas: prepared.settings.autoscaling ? Math.max(min, Math.min(max, cur.desiredReplicas)) : min,
-            ...(req.configPath !== undefined ? { configPath: req.configPath } : {}),
-          };
-        })!;
-        this.changed(updated);
-        return this.view(updated);
-      }
-      this.changed(this.o.store.updateRun(current.id, (cur) => endedRun(cur, 'stopped_by_user'))!);
-    }
-    const previous = this.o.store.runs().filter((r) => r.name === prepared.name && r.project === this.o.project);
-    const submissionBase = Math.max(0, ...previous.flatMap((r) => r.replicas.map((x) => x.submission + 1)), ...previous.map((r) => r.submissionBase));
-    const run: RunRecord = {
-      id: randomBytes(8).toString('hex'),
-      name: prepared.name,
-      project: this.o.project,
-      user: this.o.user,
-      configRaw: prepared.raw,
-      config: prepared.parsed.config,
-      ...(req.configPath !== undefined ? { configPath: req.configPath } : {}),
-      ...(req.repo !== undefined ? { repo: req.repo } : {}),
-      settings: prepared.settings,
-      specTemplate: prepared.specTemplate,
-      ...(prepared.specTemplates ? { specTemplates: prepared.specTemplates } : {}),
-      // dstack: a run with nothing to start yet (scaled to zero) is pending, not submitted.
-      status: prepared.settings.replicas.min === 0 ? 'pending' : 'submitted',
-      submittedAt: now,
-      deployment: 0,
-      desiredReplicas: prepared.settings.replicas.min,
-      submissionBase,
-      replicas: [],
-    };
-    this.o.store.transaction((tx) => {
-      // dstack deletes a finished run when a new one takes its name.
-      for (const r of tx.runs()) if (r.name === run.name && r.project === run.project && isRunFinished(r)) tx.removeRun(r.id);
-      tx.putRun(run);
+    checkOffers(await this.offersFor(prepared), prepared.config, this.onFleets(prepared));
+    const context = { project: this.o.project, user: this.o.user, now: this.o.clock(), id: randomBytes(8).toString('hex') };
+    const request = { configPath: req.configPath, force: req.force };
+    // The runs are read in the transaction that writes the outcome, so the outcome is decided on what it replaces.
+    const outcome = this.o.store.transaction((tx) => {
+      const previous = this.runsNamed(prepared.name, tx.runs());
+      const result = applyRun({ prepared, current: activeRun(previous), previous, request }, context);
+      write(tx, result);
+      return result;
     });
-    this.changed(run);
-    return this.view(run);
+    if (outcome.action === 'recreated') this.changed(outcome.stopped);
+    if (outcome.action !== 'unchanged') this.changed(outcome.run);
+    return this.view(outcome.run);
   }
 
   list(all: boolean): RunView[] {
@@ -174,21 +133,19 @@ export class ControlPlane {
   setDesiredReplicas(project: string, name: string, n: number, group?: string): number | undefined {
     const run = this.o.store.runs().find((r) => r.name === name && r.project === project && !isRunEnding(r));
     if (!run) return undefined;
-    const next = setDesired(run, n, group);
-    if (next !== run) {
-      this.o.store.putRun(next);
-      this.changed(next);
-    }
+    // Compare-and-set: an unchanged count gives back the same record, and nothing is written or woken.
+    const next = this.o.store.updateRun(run.id, (cur) => setDesired(cur, n, group)) ?? run;
+    if (next !== run) this.changed(next);
     return desiredOf(next, group);
   }
 
   /** The offers placement can use for this run: fleet hosts (of the named `fleets:`) or the local machine. */
-  private async runOffers(requirements: Requirements, config: PlacementConfig): Promise<Offer[]> {
-    const offers = await this.o.backend.offers(requirements);
-    if (!this.o.usesFleets) return offers;
-    if (!this.o.usesFleets(config.backends)) return offers.filter((o) => o.backend !== 'ssh');
-    const named = config.fleets?.length ? new Set(config.fleets) : undefined;
-    return offers.filter((o) => o.backend === 'ssh' && (!named || (o.fleet !== undefined && named.has(o.fleet))));
+  private async offersFor(prepared: PreparedRun): Promise<Offer[]> {
+    return runOffers(await this.o.backend.offers(prepared.requirements), prepared.config, this.onFleets(prepared));
+  }
+
+  private onFleets(prepared: PreparedRun): boolean | undefined {
+    return this.o.usesFleets?.(prepared.config.backends);
   }
 
   offers(requirements: Requirements = ANY_REQUIREMENTS): Promise<Offer[]> {
@@ -197,14 +154,14 @@ export class ControlPlane {
 
   /** The latest run of that name (active first). */
   findRun(name: string): RunRecord {
-    const runs = this.o.store.runs().filter((r) => r.name === name && r.project === this.o.project);
+    const runs = this.runsNamed(name);
     const run = runs.find((r) => !isRunFinished(r)) ?? runs.sort((a, b) => b.submittedAt - a.submittedAt)[0];
     if (!run) throw new UserError('RUN_NOT_FOUND', `Run ${name} not found`, { status: 404, hint: 'See `dstack ps -a` for runs.' });
     return run;
   }
 
-  private activeRun(name: string): RunRecord | undefined {
-    return this.o.store.runs().find((r) => r.name === name && r.project === this.o.project && !isRunFinished(r) && !r.terminationReason);
+  private runsNamed(name: string, runs: readonly RunRecord[] = this.o.store.runs()): RunRecord[] {
+    return runs.filter((r) => r.name === name && r.project === this.o.project);
   }
 
   private changed(run: RunRecord): void {
@@ -213,5 +170,9 @@ export class ControlPlane {
   }
 }
 
-export { requirementsOf, randomRunName };
-export type { ParsedConfig };
+function write(tx: StateWriter, outcome: ApplyOutcome): void {
+  if (outcome.action === 'unchanged') return;
+  if (outcome.action === 'recreated') tx.putRun(outcome.stopped);
+  if (outcome.action !== 'updated') for (const id of outcome.removed) tx.removeRun(id);
+  tx.putRun(outcome.run);
+}

@@ -22,15 +22,14 @@ export class StateModelRegistry implements ModelRegistry {
   }
 
   private entries(project: string): ModelEntry[] {
-    return this.runs()
-      .filter((r) => r.project === project && r.status === 'running' && r.settings.model !== undefined)
-      .map((r) => {
-        const m = r.settings.model!;
-        const entry: ModelEntry = { project, name: m.name, run: r.name, format: m.format, prefix: m.prefix, createdAt: r.submittedAt };
-        if (m.chatTemplate !== undefined) entry.chatTemplate = m.chatTemplate;
-        if (m.eosToken !== undefined) entry.eosToken = m.eosToken;
-        if (m.bosToken !== undefined) entry.bosToken = m.bosToken;
-        return entry;
-      });
+    return this.runs().flatMap((r) => {
+      const m = r.settings.model;
+      if (r.project !== project || r.status !== 'running' || !m) return [];
+      const entry: ModelEntry = { project, name: m.name, run: r.name, format: m.format, prefix: m.prefix, createdAt: r.submittedAt };
+      if (m.chatTemplate !== undefined) entry.chatTemplate = m.chatTemplate;
+      if (m.eosToken !== undefined) entry.eosToken = m.eosToken;
+      if (m.bosToken !== undefined) entry.bosToken = m.bosToken;
+      return [entry];
+    });
   }
 }

@@ -1,13 +1,14 @@
 /**
- * State records → the control API's views (src/core/api.ts). Secrets in the stored config are masked here, the
- * one place a config leaves the daemon.
+ * State records → the control API's views (src/core/api.ts). Stored configs leave the daemon only here, with their
+ * secrets masked (redact.ts).
  */
 import type { FleetView, GroupView, InstanceView, ReplicaView, Resources, RunView } from '../../core/api.js';
 import { isActive } from '../../core/reconcile/index.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { groupOf, groupStates } from '../../core/runs/index.js';
-import { groupPolicy, policyOf } from '../scaling/autoscaler-loop.js';
+import { groupPolicy, policyOf } from '../../core/autoscaler/index.js';
 import { busyBlocks } from '../fleets/fleets-state.js';
+import { maskSecrets } from './redact.js';
 
 export interface ViewContext {
   /** `http://127.0.0.1:3000` */
@@ -90,7 +91,8 @@ export function replicaResources(r: Pick<ReplicaRecord, 'instance' | 'blocks' | 
   const host = instance?.host;
   if (!host) return undefined;
   const share = Math.min(1, (r.blocks ?? instance.blocks ?? 1) / (instance.blocks ?? 1));
-  const gpus = r.gpuIds ? host.gpus.filter((g) => r.gpuIds!.includes(g.id)) : share === 1 ? host.gpus : [];
+  const ids = r.gpuIds;
+  const gpus = ids ? host.gpus.filter((g) => ids.includes(g.id)) : share === 1 ? host.gpus : [];
   return {
     cpus: Math.max(1, Math.floor(host.cpus * share)),
     memoryBytes: Math.floor(host.memoryBytes * share),
@@ -120,23 +122,6 @@ function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly Ins
   if (r.finishedAt !== undefined) view.finishedAt = r.finishedAt;
   if (r.group !== undefined) view.group = r.group;
   return view;
-}
-
-const SECRET_KEY = /(token|secret|password|passwd|api_?key|credential)/i;
-
-/** Masks registry passwords and env values whose names say they are secret. */
-export function maskSecrets(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null) return raw;
-  const copy = structuredClone(raw) as Record<string, unknown>;
-  const auth = copy.registry_auth as Record<string, unknown> | undefined;
-  if (auth && typeof auth === 'object' && 'password' in auth) auth.password = '***';
-  const env = copy.env;
-  if (Array.isArray(env)) {
-    copy.env = env.map((e) => (typeof e === 'string' && e.includes('=') && SECRET_KEY.test(e.split('=')[0] ?? '') ? `${e.split('=')[0]}=***` : e));
-  } else if (env && typeof env === 'object') {
-    for (const k of Object.keys(env)) if (SECRET_KEY.test(k)) (env as Record<string, unknown>)[k] = '***';
-  }
-  return copy;
 }
 
 /** A fleet with its instances; `busy` = an idle host that holds live replicas (dstack shows it so). */

@@ -1,25 +1,7 @@
-import type { ServiceInput } from '../../../src/core/runs/index.js';
+import type { ServiceConfig } from '../../../src/core/model/service.js';
+import { serviceConfig } from '../../helpers/configs.js';
 
-const GB = 1024 ** 3;
-
-export function service(over: Partial<ServiceInput> = {}): ServiceInput {
-  return {
-    type: 'service',
-    port: { local_port: 80, container_port: 8000 },
-    replicas: { min: 1, max: 1 },
-    auth: true,
-    strip_prefix: true,
-    rate_limits: [],
-    privileged: false,
-    commands: ['python3 -m http.server'],
-    env: {},
-    resources: { cpu: { count: { min: 2 } }, memory: { min: 8 * GB }, gpu: { count: { min: 0 } }, disk: { size: { min: 100 * GB } } },
-    volumes: [],
-    retry: false,
-    max_duration: 'off',
-    stop_duration: 300,
-    creation_policy: 'reuse-or-create',
-    spot_policy: 'on-demand',
-    ...over,
-  };
+/** A real normalized service (the config language's defaults: cpu 2.., memory 8GB.., disk 100GB..), `raw` over it. */
+export function service(raw: Record<string, unknown> = {}): ServiceConfig {
+  return serviceConfig({ image: undefined, commands: ['python3 -m http.server'], ...raw });
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigObject } from '../../../src/core/config/index.js';
 import {
   buildGroupSpecTemplates,
   buildSettings,
@@ -7,11 +6,10 @@ import {
   desiredOf,
   groupStates,
   setDesired,
-  type ServiceInput,
 } from '../../../src/core/runs/index.js';
 import type { RunRecord } from '../../../src/core/state/schema.js';
 import { settings } from '../reconcile/fixtures.js';
-import { scalingOf } from '../../helpers/configs.js';
+import { scalingOf, serviceConfig } from '../../helpers/configs.js';
 
 type Desired = Pick<RunRecord, 'settings' | 'desiredReplicas' | 'desiredByGroup'>;
 
@@ -27,9 +25,7 @@ const raw = {
   ],
 };
 
-function parsed(config: unknown = raw): ServiceInput {
-  return parseConfigObject(config, 'mixed.dstack.yml') as unknown as ServiceInput;
-}
+const parsed = (config: Record<string, unknown> = raw) => serviceConfig(config);
 
 describe('replica groups in settings and spec templates', () => {
   it('each group keeps its own range and scaling; the run range is their sum', () => {

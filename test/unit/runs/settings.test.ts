@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigObject } from '../../../src/core/config/index.js';
-import { buildSettings, checkSupport, diffConfigs, setDesired, type ServiceInput } from '../../../src/core/runs/index.js';
+import { buildSettings, checkSupport, diffConfigs, setDesired } from '../../../src/core/runs/index.js';
 import { service } from './fixtures.js';
-import { scalingOf } from '../../helpers/configs.js';
+import { scalingOf, serviceConfig } from '../../helpers/configs.js';
 
 describe('buildSettings', () => {
   it('no probes → TCP readiness check', () => {
@@ -20,7 +19,7 @@ describe('buildSettings', () => {
   });
 
   it('replica range with scaling starts at min and lets the autoscaler move within [min, max]', () => {
-    const s = buildSettings(service({ replicas: { min: 0, max: 3 }, scaling: scalingOf({ target: 10 }) }));
+    const s = buildSettings(service({ replicas: '0..3', scaling: scalingOf({ target: 10 }) }));
     expect([s.replicas, s.autoscaling]).toEqual([{ min: 0, max: 3 }, true]);
     const run = { desiredReplicas: 0, settings: s };
     expect(setDesired(run, 7).desiredReplicas).toBe(3);
@@ -49,7 +48,7 @@ describe('checkSupport', () => {
   });
 
   it('GPUs, `cpu: arm` and `instance_types` are for fleet hosts: refused or ignored only when the run stays on this machine', () => {
-    const gpu = parseConfigObject({ type: 'service', port: 8000, commands: ['x'], resources: { gpu: '24GB:2', cpu: 'arm:4' }, instance_types: ['a'] }, 'g.yml') as unknown as ServiceInput;
+    const gpu = serviceConfig({ image: undefined, commands: ['x'], resources: { gpu: '24GB:2', cpu: 'arm:4' }, instance_types: ['a'] });
     const raw = { type: 'service', instance_types: ['a'] };
     const local = checkSupport(raw, gpu);
     expect(local.errors).toEqual([
@@ -65,7 +64,7 @@ describe('checkSupport', () => {
   });
 
   it('network volumes are an error, instance volumes are fine', () => {
-    const r = checkSupport({}, service({ volumes: [{ type: 'network', name: ['v'], path: '/v' }] }));
+    const r = checkSupport({}, service({ volumes: ['v:/v'] }));
     expect(r.errors[0]).toMatch(/^`network volumes` is not supported yet/);
   });
 });

@@ -42,19 +42,17 @@ describe('buildSpecTemplate', () => {
   });
 
   it('maps the container port, env, user, privileged, shm_size, stop timeout, instance volumes', () => {
-    const spec = buildSpecTemplate(
-      service({
-        image: 'img:1',
-        port: { container_port: 9000 },
-        env: { A: '1', B: '' },
-        user: '1000:1000',
-        privileged: true,
-        stop_duration: 30,
-        volumes: [{ type: 'instance', instance_path: '/data', path: '/mnt/data', optional: false }],
-        resources: { ...service().resources, shm_size: 1024 },
-      }),
-      ctx(),
-    );
+    const config = service({
+      image: 'img:1',
+      port: 9000,
+      env: { A: '1', B: '' },
+      user: '1000:1000',
+      privileged: true,
+      stop_duration: 30,
+      volumes: ['/data:/mnt/data'],
+    });
+    // 1 KiB is below what the config language's `shm_size` grammar (MB and up) can write.
+    const spec = buildSpecTemplate({ ...config, resources: { ...config.resources, shm_size: 1024 } }, ctx());
     expect(spec).toMatchObject({
       image: 'img:1', port: 9000, env: { A: '1', B: '' }, user: '1000:1000', privileged: true, shmSizeBytes: 1024,
       stopTimeoutSeconds: 30, volumes: [{ hostPath: '/data', containerPath: '/mnt/data', readOnly: false, create: true }],
@@ -73,7 +71,7 @@ describe('buildSpecTemplate', () => {
   it('refuses an unresolved required env variable, naming it', () => {
     const err = (() => {
       try {
-        buildSpecTemplate(service({ env: { HF_TOKEN: { required: true } } }), ctx());
+        buildSpecTemplate(service({ env: ['HF_TOKEN'] }), ctx());
       } catch (e) {
         return e;
       }
@@ -84,6 +82,7 @@ describe('buildSpecTemplate', () => {
   });
 
   it('no commands and no image → cannot determine what to run', () => {
-    expect(() => buildSpecTemplate(service({ commands: [] }), ctx())).toThrow('Could not determine what command to run');
+    // The config language refuses such a config; the spec builder still guards against it.
+    expect(() => buildSpecTemplate({ ...service(), commands: [] }, ctx())).toThrow('Could not determine what command to run');
   });
 });

@@ -1,0 +1,29 @@
+/**
+ * Which offers a run may use, and whether apply goes ahead with them. Where the run goes is the composite
+ * backend's policy (`usesFleets`): SSH fleet hosts (only those of the named `fleets:`), or the local machine.
+ */
+import type { Offer } from '../api.js';
+import { UserError } from '../errors.js';
+import type { ServiceConfig } from '../model/service.js';
+
+/** `onFleets`: the run goes to fleet hosts (true), to this machine (false), or the backend has no fleets (undefined). */
+export function runOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined): Offer[] {
+  if (onFleets === undefined) return [...offers];
+  if (!onFleets) return offers.filter((o) => o.backend !== 'ssh');
+  const named = config.fleets?.length ? new Set(config.fleets) : undefined;
+  return offers.filter((o) => o.backend === 'ssh' && (!named || (o.fleet !== undefined && named.has(o.fleet))));
+}
+
+/** A busy fleet host may still have free blocks; placement decides, and the run waits when nothing fits. */
+const usable = (o: Offer): boolean => o.availability === 'available' || o.availability === 'idle' || (o.backend === 'ssh' && o.availability === 'busy');
+
+/** Apply refuses a run no offer could ever take, naming where it looked and what to change. */
+export function checkOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined): void {
+  if (offers.some(usable)) return;
+  const where = config.fleets?.length ? `the fleet(s) ${config.fleets.join(', ')}` : 'your fleets';
+  throw new UserError('NO_OFFERS', 'No matching instance offers available.', {
+    hint: onFleets
+      ? `No host of ${where} meets the \`resources\` of this configuration; \`dstack offer\` lists the hosts, \`backends: [local]\` runs on this machine.`
+      : 'The local machine does not meet the `resources` of this configuration; lower them or add capacity.',
+  });
+}
