@@ -32,6 +32,8 @@ export interface FleetApplyFlags {
   force: boolean;
   json: boolean;
   name?: string | undefined;
+  /** `-f -`: no path for the daemon's records (key paths are already resolved against the current folder). */
+  fromStdin?: boolean;
 }
 
 export async function applyFleet(cmd: FleetApplyCommand, io: CommandIo, file: LoadedConfig, env: Record<string, string>, flags: FleetApplyFlags): Promise<void> {
@@ -42,7 +44,7 @@ export async function applyFleet(cmd: FleetApplyCommand, io: CommandIo, file: Lo
   const placement = file.config.type === 'fleet' ? file.config.placement : 'any';
   const client = await connectDaemon({ env: io.env });
   try {
-    const configPath = resolve(file.path);
+    const configPath = flags.fromStdin ? undefined : resolve(file.path);
     const plan = await client.planFleet({ config, configPath });
     out(renderFleetPlan(plan, { configPath: file.path, placement, painter: cmd.painter(flags.json ? io.stderr : io.stdout) }) + '\n');
     const decision = fleetPlanDecision(plan, { force: Boolean(flags.force) });

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
 import { connectDaemon, type DaemonClient } from '../core/client/index.js';
-import { loadConfigFile, resolveEnv } from '../core/config/load.js';
+import { resolveEnv } from '../core/config/load.js';
 import { UserError } from '../core/errors.js';
 import { resolveHome } from '../core/home/paths.js';
 import { publishedLines } from '../ui/apply-progress.js';
@@ -10,13 +10,14 @@ import { renderPlan, planDecision } from '../ui/plan.js';
 import { applyFleet } from './apply-fleet.js';
 import { packForApply } from './apply-repo.js';
 import { BaseCommand } from './base.js';
+import { loadConfigArg, STDIN_ARG } from './config-input.js';
 
 export default class Apply extends BaseCommand {
   static override summary = 'Apply a service or fleet configuration: plan, confirm, submit, and wait until it is ready.';
   static override description = `Shows the plan and offers, asks for confirmation (-y skips), submits the run and follows it until every replica is ready. Then it prints the service URL and exits, leaving the service running: \`dstack logs -f NAME\` follows its logs, \`dstack stop NAME\` stops it.`;
   static override examples = ['dstack apply -f service.dstack.yml', 'dstack apply -f service.dstack.yml -y -d -e HF_TOKEN=hf_xxx', 'dstack apply -f fleet.dstack.yml -y'];
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'The configuration file (default: .dstack.yml or .dstack.yaml).' }),
+    file: Flags.string({ char: 'f', description: 'The configuration file, or - for standard input (default: .dstack.yml or .dstack.yaml).' }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
     detach: Flags.boolean({ char: 'd', description: 'Exit right after submitting, without waiting.' }),
     name: Flags.string({ char: 'n', description: 'The run name (overrides `name` in the file).' }),
@@ -32,21 +33,24 @@ export default class Apply extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(this.constructor as typeof Apply);
-    const file = await loadConfigFile(flags.file ?? defaultConfigFile());
-    if (file.kind === 'fleet') return applyFleet(this, this.io, file, envFlags(flags.env ?? [], this.io.env), flags);
+    const file = await loadConfigArg(flags.file ?? defaultConfigFile(), this.io);
+    // Standard input has no path to record; its repo is the current folder's, as `<stdin>` resolves there.
+    const fromStdin = flags.file === STDIN_ARG;
+    const configPath = fromStdin ? undefined : file.path;
+    if (file.kind === 'fleet') return applyFleet(this, this.io, file, envFlags(flags.env ?? [], this.io.env), { ...flags, fromStdin });
     const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));
     const { repo, summary } = await packForApply(file.path, file.config, this.io.env, flags);
     const client = await connectDaemon({ env: this.io.env });
     try {
-      const plan = await client.plan({ config, configPath: file.path, repo });
+      const plan = await client.plan({ config, configPath, repo });
       out(renderPlan(plan, { configPath: file.path, repo: summary, maxOffers: flags['max-offers'], painter: this.painter(flags.json ? this.io.stderr : this.io.stdout) }) + '\n');
       const decision = planDecision(plan, { yes: flags.yes, force: flags.force });
       if (decision.message) out(decision.message);
       if (decision.stop) return;
       if (decision.question && !flags.yes && !(await this.confirmOrFail(decision.question))) return out('Exiting...');
-      const applied = await client.apply({ config, configPath: file.path, repo, force: flags.force || plan.action === 'none' });
+      const applied = await client.apply({ config, configPath, repo, force: flags.force || plan.action === 'none' });
       if (flags.detach) {
         this.note(`Run ${applied.name} ${plan.action === 'create' ? 'submitted' : 'updated'}, detaching...`);
         return flags.json ? this.printJson(applied) : undefined;

@@ -3,7 +3,7 @@
  * "Errors"), TTY/colour decisions, JSON on stdout, progress on stderr, and prompts that never hang a pipe.
  * Ink is never imported here: commands load their Ink views with `await import()` only in a TTY.
  */
-import { Command, Errors, Flags } from '@oclif/core';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { UserError, isDstackError } from '../core/errors.js';
 import { colorEnabled, createPainter, stripAnsi, type Painter } from '../ui/colors.js';
 import { causeChain, formatErrorBanner, type ErrorReport } from '../ui/error-banner.js';
@@ -15,6 +15,9 @@ export interface CommandIo {
   stdin: NodeJS.ReadStream;
   env: NodeJS.ProcessEnv;
 }
+
+/** oclif's FlagOutput/ArgOutput, which its package does not export. */
+type ParsedOutput = { [name: string]: any };
 
 /** Exit codes: 1 for errors (user or internal), 2 for command-line usage errors (unknown flag, missing flag). */
 export const EXIT_ERROR = 1;
@@ -50,8 +53,12 @@ export abstract class BaseCommand extends Command {
     return createPainter(colorEnabled({ env: this.io.env, isTTY: Boolean(stream.isTTY) }));
   }
 
+  /** Set once a JSON document is on stdout: stdout never carries two, so an error after a result is not added. */
+  private printedJson = false;
+
   /** Results go to stdout; one JSON document, pretty-printed, newline-terminated. */
   printJson(value: unknown): void {
+    this.printedJson = true;
     this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
@@ -81,14 +88,46 @@ export abstract class BaseCommand extends Command {
     return askConfirm({ question, stdin: this.io.stdin, stdout: this.io.stderr });
   }
 
+  /**
+   * JSON mode: the command declares a `--json` flag (or oclif's `enableJsonFlag`) and the command line has it
+   * before any `--`. oclif's own check only knows `enableJsonFlag`, which our commands do not use (each describes
+   * its own `--json` output), so scripts got no JSON errors. Read from argv, so a usage error answers in JSON too.
+   */
+  override jsonEnabled(): boolean {
+    const ctor = this.constructor as typeof BaseCommand;
+    if (!ctor.enableJsonFlag && !Object.hasOwn(ctor.flags ?? {}, 'json')) return false;
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
+  }
+
+  /** Flag values that fail their own parser (`--max-offers 0`) come out of oclif as a bare CLIError: usage all the same. */
+  protected override async parse<F extends ParsedOutput, B extends ParsedOutput, A extends ParsedOutput>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv);
+    } catch (e) {
+      throw e instanceof Errors.CLIError && !(e instanceof Errors.ExitError) && !('parse' in e) ? new FlagValueError(e.message) : e;
+    }
+  }
+
+  /** An error as scripts read it: `{error: {code, message, hint}}` on stdout (extra keys for details). */
+  printJsonError(report: Pick<ErrorReport, 'code' | 'message' | 'hint'>, extra: Record<string, unknown> = {}): void {
+    this.printJson({ error: { code: report.code, message: report.message, hint: report.hint, ...extra } });
+  }
+
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     // `this.exit()` throws ExitError on purpose; it is not a failure to report.
     if (err instanceof Errors.ExitError) throw err;
     const { report, exitCode } = describeError(err, this.id ?? '');
-    if (this.jsonEnabled()) this.printJson({ error: { code: report.code, message: report.message, hint: report.hint } });
+    // A result already printed (a fleet whose hosts all failed) says what happened; the exit code says it failed.
+    if (this.jsonEnabled() && !this.printedJson) this.printJsonError(report);
     this.io.stderr.write(formatErrorBanner(report, { verbose: this.isVerbose(), painter: this.painter(this.io.stderr) }));
     return this.exit(exitCode);
   }
+}
+
+/** A command-line error that oclif raised without marking it a parse error (it has `parse`, like oclif's own). */
+class FlagValueError extends Errors.CLIError {
+  readonly parse = {};
 }
 
 /** Classifies by type, never by message text: our hierarchy, oclif's parse errors, then everything else. */

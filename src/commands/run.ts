@@ -12,7 +12,7 @@ export default class Run extends Apply {
   static override description = 'Kept so that older instructions work: it does exactly what `dstack apply -f FILE` does.';
   static override examples = ['dstack run . -f service.dstack.yml'];
   static override args = { dir: Args.string({ description: 'The working directory of the configuration (default .).' }) };
-  static override flags = { ...Apply.flags, file: Flags.string({ char: 'f', description: 'The configuration file (default: DIR/.dstack.yml).' }) };
+  static override flags = { ...Apply.flags, file: Flags.string({ char: 'f', description: 'The configuration file, or - for standard input (default: DIR/.dstack.yml).' }) };
 
   override async run(): Promise<void> {
     const { args, flags } = await this.parse(Run);

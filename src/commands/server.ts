@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core';
-import { runDaemon } from '../daemon/main.js';
 import { BaseCommand } from './base.js';
 
 export default class Server extends BaseCommand {
@@ -16,6 +15,8 @@ export default class Server extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Server);
+    // Loaded here, not at the top: every other command shares the registry, and must not pay for the daemon and ssh2.
+    const { runDaemon } = await import('../daemon/main.js');
     const daemon = await runDaemon({
       ...(flags.home !== undefined ? { home: flags.home } : {}),
       ...(flags.host !== undefined ? { host: flags.host } : {}),

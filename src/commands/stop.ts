@@ -7,11 +7,12 @@ const FINISHED = new Set(['terminated', 'failed', 'done']);
 export default class Stop extends BaseCommand {
   static override summary = 'Stop a run.';
   static override description = 'Stops every replica of the run (SIGTERM, then SIGKILL after the stop timeout) and waits until they are gone. -x kills them at once.';
-  static override examples = ['dstack stop my-service', 'dstack stop my-service -y -x'];
+  static override examples = ['dstack stop my-service', 'dstack stop my-service -y -x', 'dstack stop my-service -y --json'];
   static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
     abort: Flags.boolean({ char: 'x', description: 'Kill the replicas without a graceful stop.' }),
+    json: Flags.boolean({ description: 'Print the stopped run (RunView) as JSON; errors as {error: {code, message, hint}}.' }),
   };
 
   async run(): Promise<void> {
@@ -34,6 +35,7 @@ export default class Stop extends BaseCommand {
           await progress.stop();
         }
       }
+      if (flags.json) return this.printJson(run);
       this.print(flags.abort ? 'Aborted' : 'Stopped');
     } finally {
       await client.close();

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { DEFAULT_SERVER_PORT } from '../core/api.js';
 import { loadOrCreateHomeConfig, type HomeConfig } from '../core/home/config-file.js';
 import { resolveHome } from '../core/home/paths.js';
+import { daemonUrl, serverPortFromEnv } from '../core/home/server-address.js';
 import { DSTACK_VERSION } from '../backends/version.js';
 import { RateLimiter } from '../proxy/routing/rate-limiter.js';
 import { ServiceStats } from '../proxy/stats/service-stats.js';
@@ -50,8 +51,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   let home: HomeConfig = await loadOrCreateHomeConfig(paths.configFile);
   // Flag, then env, then config.yml's `server`, then the default.
   const host = options.host ?? (env.DSTACK_SERVER_HOST || home.server.host || '127.0.0.1');
-  const envPort = env.DSTACK_SERVER_PORT ? Number(env.DSTACK_SERVER_PORT) : undefined;
-  const port = options.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : home.server.port ?? DEFAULT_SERVER_PORT);
+  const port = options.port ?? serverPortFromEnv(env) ?? home.server.port ?? DEFAULT_SERVER_PORT;
 
   const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens)];
   const logger = createDaemonLogger(paths.logsDir, secrets, options.log, clock);
@@ -83,8 +83,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     lifetime.add(plane.autoscaler.start());
     const bound = await server.listen(port, host);
     lifetime.add(() => server.close());
-    const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    url = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${bound.port}`;
+    url = daemonUrl(host, bound.port);
     await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, startedAt, version: DSTACK_VERSION });
     lifetime.add(() => removeDaemonInfo(paths.daemonFile, process.pid));
     log(`dstack server ${DSTACK_VERSION} listening on ${url} (home ${paths.home})`);

@@ -8,12 +8,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../api.js';
 import { InternalError, UserError } from '../errors.js';
+import { loadOrCreateHomeConfig } from '../home/config-file.js';
+import { readDaemonInfo } from '../home/daemon-info.js';
 import { resolveHome, type HomePaths } from '../home/paths.js';
+import { daemonUrl, serverPortFromEnv } from '../home/server-address.js';
 import { spawnDetachedDaemon, type SpawnDaemon } from './auto-start.js';
 import { DaemonClient } from './daemon-client.js';
-import { originOf, readDaemonFile } from './daemon-file.js';
 import { probeHealth, sameHome, type Probe } from './health.js';
-import { ensureHomeConfig } from './home-config.js';
 import { Transport } from './transport.js';
 
 export interface ConnectOptions {
@@ -33,9 +34,9 @@ export function daemonLogFile(paths: HomePaths): string {
 export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonClient> {
   const env = opts.env ?? process.env;
   const paths = resolveHome(env);
-  const config = await ensureHomeConfig(paths.configFile);
+  const config = await loadOrCreateHomeConfig(paths.configFile);
   const logFile = daemonLogFile(paths);
-  const configured = originOf(env.DSTACK_SERVER_HOST || config.server.host, portFrom(env) ?? config.server.port ?? DEFAULT_SERVER_PORT);
+  const configured = daemonUrl(env.DSTACK_SERVER_HOST || config.server.host, serverPortFromEnv(env) ?? config.server.port ?? DEFAULT_SERVER_PORT);
   const client = (origin: string, probe: Extract<Probe, { kind: 'daemon' }>) =>
     new DaemonClient(new Transport({ origin, token: config.token, logFile }), probe.health);
 
@@ -70,8 +71,8 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
 }
 
 async function findDaemon(paths: HomePaths, configured: string): Promise<{ origin: string; probe?: Probe; conflict?: UserError }> {
-  const file = await readDaemonFile(paths.daemonFile);
-  const origins = file ? [originOf(file.host, file.port), configured] : [configured];
+  const file = await readDaemonInfo(paths.daemonFile);
+  const origins = file ? [daemonUrl(file.host, file.port), configured] : [configured];
   let conflict: UserError | undefined;
   for (const origin of new Set(origins)) {
     const probe = await probeHealth(origin);
@@ -88,16 +89,6 @@ async function findDaemon(paths: HomePaths, configured: string): Promise<{ origi
     }
   }
   return { origin: configured, ...(conflict ? { conflict } : {}) };
-}
-
-function portFrom(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.DSTACK_SERVER_PORT;
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError('INVALID_ENV', `DSTACK_SERVER_PORT=${JSON.stringify(raw)} is not a port number`, { hint: 'Use 1..65535.' });
-  }
-  return port;
 }
 
 async function logTail(file: string): Promise<string> {

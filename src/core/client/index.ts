@@ -5,6 +5,4 @@ export { Transport, mapTransportError, type TransportOptions } from './transport
 export { parseSse, type SseEvent } from './sse.js';
 export { parseSince } from './since.js';
 export { probeHealth, type Probe } from './health.js';
-export { readDaemonFile, originOf } from './daemon-file.js';
-export { ensureHomeConfig } from './home-config.js';
 export { spawnDetachedDaemon, daemonArgv, isSingleBinary, type SpawnDaemon, type SpawnedDaemon } from './auto-start.js';

@@ -5,3 +5,4 @@ export { ConfigError, formatProblem, formatPath, type ConfigProblem, type PathPr
 export { resolveEnv, type EnvOverrides } from './env.js';
 export { formatResources, formatDuration, formatMemory, formatRange, formatGpu } from './format.js';
 export { SKYSERVE } from './skyserve/schema.js';
+export { unsupportedFields, type UnsupportedField } from './unsupported-fields.js';

@@ -33,12 +33,18 @@ async function readText(path: string): Promise<string> {
     throw new UserError('CONFIG_UNREADABLE', `${path}: cannot read (${e.code ?? e.message})`);
   });
   if (info.isDirectory()) throw new UserError('CONFIG_IS_DIRECTORY', `${path} is a directory; pass a configuration file such as ${path}/service.dstack.yml`);
-  if (info.size > MAX_CONFIG_BYTES) {
-    throw new UserError('CONFIG_TOO_LARGE', `${path} is ${(info.size / 1024 / 1024).toFixed(1)} MiB; configuration files are limited to 1 MiB`);
-  }
+  if (info.size > MAX_CONFIG_BYTES) throw tooLarge(path, info.size);
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
     throw new UserError('CONFIG_UNREADABLE', `${path}: cannot read (${e.code ?? e.message})`);
   });
+  return decodeText(bytes, path);
+}
+
+function tooLarge(path: string, size: number): UserError {
+  return new UserError('CONFIG_TOO_LARGE', `${path} is ${(size / 1024 / 1024).toFixed(1)} MiB; configuration files are limited to 1 MiB`);
+}
+
+function decodeText(bytes: Uint8Array, path: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -48,6 +54,27 @@ async function readText(path: string): Promise<string> {
 
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   return parseConfigText(await readText(path), path, options);
+}
+
+/**
+ * A configuration that arrives as a stream (standard input for `-f -`); `name` stands for the file in messages.
+ * The size limit is checked while reading, so an endless pipe is refused instead of filling memory.
+ */
+export async function loadConfigStream(stream: AsyncIterable<Uint8Array | string>, name: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      size += buf.length;
+      if (size > MAX_CONFIG_BYTES) throw tooLarge(name, size);
+      chunks.push(buf);
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError('CONFIG_UNREADABLE', `${name}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+  return parseConfigText(decodeText(Buffer.concat(chunks), name), name, options);
 }
 
 /** The same as `loadConfigFile` for text already in memory (`path` names it in messages). */

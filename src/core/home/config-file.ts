@@ -1,14 +1,17 @@
 /**
  * DSTACK_HOME/config.yml: projects, tokens, the default project. Created on first use with project `main`
  * and one admin user whose token is both the control-API token and a project token for the proxy.
- * Written atomically with mode 0600; tokens never appear in errors.
+ * Created exclusively with mode 0600; tokens never appear in errors.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { createFileExclusive } from './atomic-write.js';
+
+// Kept here too: the daemon, the backends and the state store import it from this module.
+export { createFileExclusive, writeFileAtomic } from './atomic-write.js';
 
 export const ProjectEntry = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,49}$/),
@@ -42,17 +45,13 @@ export function defaultHomeConfig(user = process.env.USER ?? 'admin'): HomeConfi
   };
 }
 
-/** Reads config.yml, creating it (0600) on first use. */
+/**
+ * Reads config.yml, creating it (0600) on first use. Many first-run processes may get here at once (CLIs started
+ * together, and the daemon one of them spawns): exactly one creates the file, and every one of them then reads
+ * that file, so all agree on the admin token.
+ */
 export async function loadOrCreateHomeConfig(file: string): Promise<HomeConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    const fresh = defaultHomeConfig();
-    await writeFileAtomic(file, stringify(fresh));
-    return fresh;
-  }
+  const text = (await readIfExists(file)) ?? (await createThenRead(file));
   const parsed = HomeConfig.safeParse(parse(text));
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -63,26 +62,18 @@ export async function loadOrCreateHomeConfig(file: string): Promise<HomeConfig> 
   return parsed.data;
 }
 
-/** Atomic write with fsync: temp file in the same folder, then rename (DESIGN.md §3). Mode 0600. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  const fh = await open(tmp, 'r');
+async function createThenRead(file: string): Promise<string> {
+  await createFileExclusive(file, stringify(defaultHomeConfig()));
+  const text = await readIfExists(file);
+  if (text === undefined) throw new UserError('HOME_CONFIG_UNREADABLE', `${file} vanished right after it was created`, { hint: 'Is something else deleting DSTACK_HOME?' });
+  return text;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  try {
-    const dir = await open(dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
   }
 }

@@ -138,9 +138,11 @@ async function walk(root: string, fs: RepoFs): Promise<Candidate[]> {
     if (text !== undefined) ignore.add(rel, text);
     const names = (await fs.readdir(dir)).sort(comparePaths).filter((name) => name !== '.git');
     const rels = names.map((name) => (rel === '' ? name : `${rel}/${name}`));
-    const stats = await mapLimited(rels, READ_CONCURRENCY, (p) => fs.lstat(path.join(root, p)));
+    // A file deleted between readdir and lstat (another process's temp file) is skipped, as in `candidate`.
+    const stats = await mapLimited(rels, READ_CONCURRENCY, (p) => fs.lstat(path.join(root, p)).catch((e: unknown) => (errno(e) === 'ENOENT' ? undefined : Promise.reject(e))));
     for (const [i, p] of rels.entries()) {
-      const st = stats[i]!;
+      const st = stats[i];
+      if (!st) continue;
       if (st.isDirectory()) {
         if (!ignore.isIgnored(p, true)) await visit(p);
       } else if (!ignore.isIgnored(p, false)) {
