@@ -6,15 +6,44 @@
 import { z } from 'zod';
 import { issue, whenValid } from './checks.js';
 import { foldIdleDuration, profileShape } from './profile.js';
-import { ReplicaCount } from './replicas.js';
 import { Resources } from './resources.js';
 import { Env } from './env.js';
 import { ResourceName } from './run-base.js';
 import { byType, strictObject } from './strict.js';
+import { parseCount, parseRange, type Range } from './units.js';
 
 export const FLEET_IDLE_DEFAULT = 3 * 86_400;
 const Blocks = z.union([z.number().int().min(1, 'must be 1 or more'), z.literal('auto')], { error: 'expected a number of blocks or `auto`' });
 const SshPort = z.number().int().min(1).max(65535);
+
+/** Cloud fleets' `nodes` (dstack `FleetNodesSpec`): `max` absent = unlimited; `target` is what apply provisions. */
+export type FleetNodes = Range & { target: number };
+
+const NodeCount = z.number().int().min(0, 'must be 0 or more');
+const NodesObject = strictObject({
+  min: NodeCount.default(0).describe('The minimum number of instances to maintain in the fleet. Defaults to 0.'),
+  target: NodeCount.optional().describe('The number of instances to provision on fleet apply, `min` <= `target` <= `max`. Defaults to `min`.'),
+  max: NodeCount.optional().describe('The maximum number of instances allowed in the fleet. Unlimited if not specified.'),
+}).transform((n, ctx): FleetNodes => {
+  const target = n.target ?? n.min;
+  if (target < n.min) ctx.addIssue({ code: 'custom', message: '`target` must not be less than `min`', path: ['target'] });
+  if (n.max !== undefined && n.max < n.min) ctx.addIssue({ code: 'custom', message: '`max` must not be less than `min`', path: ['max'] });
+  else if (n.max !== undefined && n.max < target) ctx.addIssue({ code: 'custom', message: '`max` must not be less than `target`', path: ['max'] });
+  return n.max === undefined ? { min: n.min, target } : { min: n.min, max: n.max, target };
+});
+
+function parseNodesString(s: string, ctx: z.RefinementCtx): FleetNodes {
+  const r = parseRange(s, parseCount, 'nodes');
+  if (r.ok) return { ...r.value, target: r.value.min };
+  ctx.addIssue({ code: 'custom', message: r.message });
+  return z.NEVER;
+}
+
+const Nodes = byType({
+  number: NodeCount.transform((n): FleetNodes => ({ min: n, max: n, target: n })),
+  string: z.string().transform(parseNodesString),
+  object: NodesObject,
+}, 'a number of instances, a range like `0..4` or `2..`, or an object with `min`, `target`, `max`');
 
 const ProxyJump = strictObject({
   hostname: z.string().min(1).describe('The jump host.'),
@@ -56,19 +85,19 @@ function isCidr(s: string): boolean {
 }
 
 const { backends, regions, availability_zones, instance_types, reservation, spot_policy, retry, max_price, idle_duration,
-  termination_policy, termination_idle_time, tags } = profileShape(FLEET_IDLE_DEFAULT);
+  termination_policy, termination_idle_time, tags, backend_options } = profileShape(FLEET_IDLE_DEFAULT);
 
 const FleetObject = strictObject({
   type: z.literal('fleet').describe('The configuration type: `fleet`.'),
   name: ResourceName.optional().describe('The fleet name. If not specified, a random name is generated.'),
   env: Env,
   ssh_config: SshConfig.optional().describe('The SSH hosts of an SSH fleet.'),
-  nodes: ReplicaCount.optional().describe('Cloud fleets: the number of instances, or a range.'),
+  nodes: Nodes.optional().describe('Cloud fleets: the number of instances, a range (`0..4`, `2..`), or `{min, target, max}`.'),
   placement: z.enum(['any', 'cluster']).default('any').describe('`cluster` requires the hosts to reach each other. Defaults to `any`.'),
   blocks: Blocks.default(1).describe('Split each host into N equal blocks of CPUs, memory and GPUs, or `auto`. Defaults to 1.'),
   resources: Resources,
   backends, regions, availability_zones, instance_types, reservation, spot_policy, retry, max_price, idle_duration,
-  termination_policy, termination_idle_time, tags,
+  termination_policy, termination_idle_time, tags, backend_options,
 });
 
 export const FleetConfigSchema = FleetObject

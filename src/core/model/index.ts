@@ -19,7 +19,10 @@
  * - `groups` (replica groups; also from legacy `replicas: [..]`) with `replicas` = their sum; use
  *   `replicaGroups(config)` to always get groups.
  * - Services carry `source_format: 'dstack' | 'skyserve'`; SkyServe ones also `skyserve: SkyServeExtras`.
- * - Fleets: `ssh_config.hosts` are objects with hostname, port, user, identity_file, proxy_jump?, internal_ip?, blocks.
+ * - Fleets: `ssh_config.hosts` are objects with hostname, port, user, identity_file, proxy_jump?, internal_ip?, blocks;
+ *   cloud fleets' `nodes` (a count, a range or `{min, target, max}`) → `{min, max?, target}`.
+ * - Parsed but not run yet (router groups, `backend_options`, cloud fleets, `${{ secrets.X }}`): listed by
+ *   `unsupportedFields` in src/core/config/unsupported-fields.ts.
  */
 import type { z } from 'zod';
 import type { FleetConfig } from './fleet.js';
@@ -28,14 +31,14 @@ import type { ServiceConfig } from './service.js';
 import type { ReplicaGroupConfig } from './replicas.js';
 
 export { ServiceConfigSchema, RUN_IDLE_DEFAULT, type ServiceConfig, type ServiceConfigInput, type SkyServeExtras } from './service.js';
-export { FleetConfigSchema, FLEET_IDLE_DEFAULT, isPrivateIp, type FleetConfig, type SshHostConfig } from './fleet.js';
+export { FleetConfigSchema, FLEET_IDLE_DEFAULT, isPrivateIp, type FleetConfig, type FleetNodes, type SshHostConfig } from './fleet.js';
 export { Resources as ResourcesSchema, DEFAULT_RESOURCES, type ResourcesSpec, type CpuSpec, type DiskSpec, type CpuArch } from './resources.js';
 export { Gpu as GpuSchema, parseGpuString, inferVendor, DEFAULT_GPU, type GpuSpec, GpuVendor } from './gpu.js';
 export { Env as EnvSchema, ENV_REQUIRED, ENV_KEY, isEnvRequired, requiredEnvNames, type EnvSpec, type EnvValue, type EnvRequired } from './env.js';
 export { Port as PortSchema, Model as ModelSchema, Probe as ProbeSchema, Scaling as ScalingSchema, RateLimit as RateLimitSchema, PROBE_METHODS, SCALING_WINDOWS, type PortMapping } from './service-parts.js';
 export { RETRY_EVENTS, DEFAULT_RETRY_DURATION, type RetryConfig, type RetryEvent } from './profile.js';
 export { isRepoUrl, PYTHON_VERSIONS, RESOURCE_NAME, type PythonVersion, type VolumeMountConfig, type FileMapping, type RepoSpec } from './run-base.js';
-export { sumRanges, type ReplicaGroupConfig } from './replicas.js';
+export { sumRanges, ROUTER_TYPES, type ReplicaGroupConfig } from './replicas.js';
 export { parseDuration, parseMemory, parseRange, GB, type Range } from './units.js';
 export { closest, levenshtein, unknownFieldMessage } from './strict.js';
 

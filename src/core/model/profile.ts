@@ -49,6 +49,27 @@ const InstanceRef = byType({
   }),
 }, 'an instance name or an object');
 
+/** dstack `VastAIProfileOptions`, the one member of `AnyBackendProfileOptions` (backends/profile_options.py). */
+const VastAIOptions = strictObject({
+  type: z.literal('vastai').describe('The backend these options apply to: `vastai`.'),
+  offer_order: z.enum(['score', 'price'], { error: 'expected `score` or `price`' }).optional().describe(
+    'Controls the order in which offers are considered for provisioning. Use `score` to prioritize the highest overall score first ' +
+      '(the default order in the Vast.ai console), or `price` to prioritize the lowest-cost offers first. Defaults to `score`.',
+  ),
+  min_reliability: z.number().min(0).max(1).optional().describe('The minimum reliability threshold for offers, on a scale from `0` to `1`. Defaults to `0.9`.'),
+  min_score: z.number().int().min(0).optional().describe('The minimum overall score required for offers to be considered.'),
+});
+
+export const BackendOptions = z.array(
+  z.discriminatedUnion('type', [VastAIOptions], { error: () => 'expected `type: vastai` (the only backend with options)' }),
+).superRefine((options, ctx) => {
+  const seen = new Set<string>();
+  options.forEach((o, i) => {
+    if (seen.has(o.type)) ctx.addIssue({ code: 'custom', message: `backend_options contains duplicate entry for backend '${o.type}'`, path: [i, 'type'] });
+    seen.add(o.type);
+  });
+}).optional().describe('Backend-specific options, applied only to offers from that backend.');
+
 /** The profile fields, spread into the service and fleet shapes. `idleDefault` differs (runs 5m, fleets 3d). */
 export function profileShape(idleDefault: number) {
   return {
@@ -73,6 +94,7 @@ export function profileShape(idleDefault: number) {
     fleets: names('The fleets to consider for reuse (names or `project/name`).'),
     instances: z.array(InstanceRef).optional().describe('The instances to consider for reuse.'),
     tags: z.record(z.string(), z.string()).optional().describe('Tags to put on cloud resources.'),
+    backend_options: BackendOptions,
   };
 }
 

@@ -24,6 +24,15 @@ export const ReplicaCount = byType({
 
 export const GROUP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
+/** dstack `ReplicaGroupRouterConfig` (routers.py): a group whose replicas run an in-service router. */
+export const ROUTER_TYPES = ['sglang', 'dynamo'] as const;
+export const ReplicaGroupRouter = strictObject({
+  type: z.enum(ROUTER_TYPES, { error: 'expected `sglang` or `dynamo`' }).default('sglang').describe(
+    'The router implementation for this replica group. `sglang` runs the SGLang router and dstack syncs worker URLs to it. ' +
+      '`dynamo` runs the NVIDIA Dynamo frontend, which discovers workers itself via etcd/NATS. Defaults to `sglang`.',
+  ),
+});
+
 const ReplicaGroupObject = strictObject({
   name: z.string().regex(GROUP_NAME, 'must match `^[a-z0-9][a-z0-9-]{0,39}$`').optional().describe('The group name. Defaults to its index.'),
   replicas: ReplicaCount.optional().describe('The number of replicas, or a range (needs `scaling`).'),
@@ -38,6 +47,7 @@ const ReplicaGroupObject = strictObject({
   privileged: z.boolean().optional().describe('Run in privileged mode.'),
   spot_policy: z.enum(['spot', 'on-demand', 'auto']).optional().describe('`spot`, `on-demand` or `auto`.'),
   reservation: z.string().optional().describe('A reservation to provision in.'),
+  router: ReplicaGroupRouter.optional().describe('When set, replicas in this group run the in-service HTTP router (e.g. SGLang).'),
 });
 
 export type ReplicaGroupConfig = Omit<z.output<typeof ReplicaGroupObject>, 'count' | 'replicas' | 'name'> & {

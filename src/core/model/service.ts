@@ -55,7 +55,13 @@ const Checked = ServiceObject
       if (c.commands.length > 0) issue(ctx, ['commands'], 'with replica groups, set `commands` in each group');
       const key = c.groups !== undefined ? 'groups' : 'replicas';
       const names = new Set<string>();
+      let routers = 0;
       groups.forEach((g, i) => {
+        if (g.router !== undefined) {
+          routers += 1;
+          if (routers > 1) issue(ctx, [key, i, 'router'], 'At most one replica group may specify `router`.');
+          if (g.replicas.min !== 1 || g.replicas.max !== 1) issue(ctx, [key, i, 'router'], 'For now replica group with `router` must have `replicas: 1`.');
+        }
         if (names.has(g.name)) issue(ctx, [key, i, 'name'], `duplicate replica group name \`${g.name}\``);
         names.add(g.name);
         if ((g.commands ?? []).length === 0 && g.image === undefined && c.image === undefined) {

@@ -1,0 +1,64 @@
+// Fields that parse (dstack's docs use them) but are not run yet are each reported, under the key the user wrote.
+import { describe, expect, test } from 'vitest';
+import { loadConfigFile, parseConfigText } from '../../../src/core/config/load.js';
+import { unsupportedFields } from '../../../src/core/config/unsupported-fields.js';
+
+const docs = 'test/fixtures/configs/dstack-docs';
+const report = (text: string) => {
+  const loaded = parseConfigText(text, 'c.yml');
+  return unsupportedFields(loaded.config, loaded.raw);
+};
+
+describe('unsupportedFields', () => {
+  test('a plain service or SSH fleet has none', () => {
+    expect(report('type: service\nport: 8000\ncommands: [x]\nenv: [A=1, B]\nregistry_auth: {username: u, password: "${{ env.P }}"}\n')).toEqual([]);
+    expect(report('type: fleet\nssh_config: {user: u, identity_file: k, hosts: [a]}\n')).toEqual([]);
+  });
+
+  test('router groups from dstack\'s docs, named as written (legacy `replicas:` list)', async () => {
+    const sglang = await loadConfigFile(`${docs}/mkdocs__docs__concepts__services.md__6.dstack.yml`);
+    expect(unsupportedFields(sglang.config, sglang.raw)).toEqual([{
+      path: 'replicas[0].router',
+      message: '`replicas[0].router` is not supported yet (dstack runs the SGLang router in this group and sends it the other groups\' replicas as workers, for prefill-decode disaggregation)',
+    }]);
+    const dynamo = await loadConfigFile(`${docs}/mkdocs__docs__examples__inference__dynamo.md__1.dstack.yml`);
+    expect(unsupportedFields(dynamo.config, dynamo.raw).map((f) => f.message)).toEqual([expect.stringContaining('NVIDIA Dynamo frontend')]);
+  });
+
+  test('with `groups:` the path says `groups`; without raw it does too', () => {
+    const text = 'type: service\nport: 8000\nimage: i\ngroups:\n  - {name: a, replicas: 1}\n  - {name: r, replicas: 1, router: {type: sglang}}\n';
+    expect(report(text).map((f) => f.path)).toEqual(['groups[1].router']);
+    expect(unsupportedFields(parseConfigText(text, 'c.yml').config).map((f) => f.path)).toEqual(['groups[1].router']);
+  });
+
+  test('cloud fleets (`nodes`) from dstack\'s docs', async () => {
+    const loaded = await loadConfigFile(`${docs}/mkdocs__docs__concepts__fleets.md__7.dstack.yml`);
+    expect(unsupportedFields(loaded.config, loaded.raw)).toEqual([{
+      path: 'nodes',
+      message: 'cloud fleets are not supported yet (`nodes` asks dstack to provision cloud instances); list your own hosts under `ssh_config`',
+    }]);
+  });
+
+  test('backend_options on a service and on a fleet', () => {
+    const message = '`backend_options` is not supported yet (dstack filters and orders Vast.ai offers with them; there is no Vast.ai backend)';
+    expect(report('type: service\nport: 8000\ncommands: [x]\nbackend_options: [{type: vastai}]\n')).toEqual([{ path: 'backend_options', message }]);
+    expect(report('type: fleet\nnodes: 1\nbackend_options: [{type: vastai}]\n').map((f) => f.path)).toEqual(['nodes', 'backend_options']);
+  });
+
+  test('${{ secrets.NAME }} in env and registry_auth (the container would get the literal text)', () => {
+    const fields = report(`type: service
+port: 8000
+image: nvcr.io/nim/deepseek
+env:
+  HF_TOKEN: \${{ secrets.hf_token }}
+  PLAIN: value
+registry_auth:
+  username: $oauthtoken
+  password: \${{secrets.ngc_api_key}}
+`);
+    expect(fields).toEqual([
+      { path: 'env.HF_TOKEN', message: '`${{ secrets.hf_token }}` in `env.HF_TOKEN` is not supported yet (dstack replaces it with the project secret `hf_token`)' },
+      { path: 'registry_auth.password', message: '`${{ secrets.ngc_api_key }}` in `registry_auth.password` is not supported yet (dstack replaces it with the project secret `ngc_api_key`)' },
+    ]);
+  });
+});
