@@ -5,9 +5,11 @@
  * open through proxies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRunFinished } from '../../core/reconcile/index.js';
 import type { ControlPlane } from '../runs/control.js';
 import type { RunEvents } from './events.js';
 import type { FleetManager } from '../fleets/fleets.js';
+import { FLEET_DONE } from '../fleets/fleets-state.js';
 
 interface ViewSource<V> {
   /** The current view; throws once the resource is gone (the stream then ends). */
@@ -15,7 +17,8 @@ interface ViewSource<V> {
   events: RunEvents;
   /** Whether a change event (a run id, a fleet name) concerns this stream. */
   concerns: (name: string) => boolean;
-  final: ReadonlySet<string>;
+  /** The view is in a final status: it is sent, then the stream ends. */
+  isFinal: (view: V) => boolean;
 }
 
 function streamViews<V extends { status: string }>(req: IncomingMessage, res: ServerResponse, source: ViewSource<V>): void {
@@ -28,7 +31,7 @@ function streamViews<V extends { status: string }>(req: IncomingMessage, res: Se
     if (text === last || ended) return;
     last = text;
     res.write(`data: ${text}\n\n`);
-    if (source.final.has(view.status)) finish();
+    if (source.isFinal(view)) finish();
   };
   const unsubscribe = source.events.subscribe((name) => {
     if (!source.concerns(name)) return;
@@ -52,14 +55,13 @@ function streamViews<V extends { status: string }>(req: IncomingMessage, res: Se
   send(first);
 }
 
-const RUN_FINAL = new Set(['terminated', 'failed', 'done']);
-const FLEET_FINAL = new Set(['terminated', 'failed']);
+const FLEET_FINAL: ReadonlySet<string> = FLEET_DONE;
 
 export function streamRunEvents(req: IncomingMessage, res: ServerResponse, control: ControlPlane, events: RunEvents, name: string): void {
   // Any change may move this run (a stop, the reconciler): every event re-reads it; unchanged views are not resent.
-  streamViews(req, res, { view: () => control.get(name), events, concerns: () => true, final: RUN_FINAL });
+  streamViews(req, res, { view: () => control.get(name), events, concerns: () => true, isFinal: isRunFinished });
 }
 
 export function streamFleetEvents(req: IncomingMessage, res: ServerResponse, fleets: FleetManager, events: RunEvents, name: string): void {
-  streamViews(req, res, { view: () => fleets.get(name), events, concerns: (fleet) => fleet === name, final: FLEET_FINAL });
+  streamViews(req, res, { view: () => fleets.get(name), events, concerns: (fleet) => fleet === name, isFinal: (f) => FLEET_FINAL.has(f.status) });
 }

@@ -12,6 +12,7 @@ import type { FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '
 import { UserError } from '../../core/errors.js';
 import { diffHosts, hostKey, sshTargets, type SshTarget } from '../../core/fleets/index.js';
 import { parseConfigObject } from '../../core/config/load.js';
+import { unsupportedFields } from '../../core/config/unsupported-fields.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { Json } from '../../core/model/json.js';
 import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
@@ -177,6 +178,10 @@ export class FleetManager {
 
   private prepare(req: FleetPlanRequest): PreparedFleet {
     const config = this.o.parseFleet(req.config);
+    const unsupported = unsupportedFields(config);
+    if (unsupported.length > 0) {
+      throw new UserError('NOT_SUPPORTED_YET', unsupported.map((f) => f.message).join('; '), { hint: 'Remove these fields or change them as the messages say.' });
+    }
     const name = config.name ?? randomRunName(this.o.random);
     if (!RUN_NAME.test(name)) throw new UserError('INVALID_FLEET_NAME', `invalid fleet name \`${name}\``);
     const configDir = req.configPath !== undefined ? dirname(req.configPath) : process.cwd();
