@@ -6,8 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { ServiceRoute } from '../contracts.js';
 import { bearerToken } from './auth.js';
 import type { ProxyContext } from './context.js';
-import { clientIpOf } from './headers.js';
-import { notFound, type Rejection } from './errors.js';
+import { clientIpOf, type ScannedRequest } from './headers.js';
+import { AMBIGUOUS_AUTHORIZATION, notFound, type Rejection } from './errors.js';
 
 export const SERVICES_PREFIX = '/proxy/services/';
 
@@ -47,8 +47,14 @@ export function parseServicePath(url: string): ServicePath | undefined {
 
 export type Admission = { route: ServiceRoute; rejection?: undefined } | { route?: undefined; rejection: Rejection };
 
-/** `authorization` is passed in because the caller already scanned the raw headers (see headers.ts). */
-export function admit(ctx: ProxyContext, req: IncomingMessage, sp: ServicePath, authorization: string | undefined): Admission {
+/** The scan is passed in because the caller already read the raw headers once (see headers.ts). */
+export function admit(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  sp: ServicePath,
+  { authorization, ambiguousAuthorization }: Pick<ScannedRequest, 'authorization' | 'ambiguousAuthorization'>,
+): Admission {
+  if (ambiguousAuthorization) return { rejection: AMBIGUOUS_AUTHORIZATION };
   const route = ctx.routes.get(sp.project, sp.run);
   if (!route) return { rejection: notFound(`Service ${sp.project}/${sp.run} not found`) };
   if (route.auth) {

@@ -11,6 +11,16 @@ export function notFound(detail = 'Not Found'): Rejection {
   return { status: 404, detail };
 }
 
+/**
+ * Two Authorization fields: auth would check one while the replica may read the other (RFC 9110 §5.3: a field
+ * that is not a list must not repeat), so the request is refused whatever the route's `auth`.
+ */
+export const AMBIGUOUS_AUTHORIZATION: Rejection = Object.freeze({
+  status: 400,
+  code: 'AMBIGUOUS_AUTHORIZATION',
+  detail: 'More than one Authorization header',
+});
+
 export function sendRejection(res: ServerResponse, rejection: Rejection): void {
   if (res.headersSent) {
     // Part of a response is already out: the only honest signal left is a cut connection.

@@ -16,6 +16,11 @@ export interface Forwarded {
   host: string | undefined;
   /** `/proxy/services/<p>/<run>` when the prefix is stripped, so apps can build their own URLs. */
   prefix: string | undefined;
+  /**
+   * True on `auth: true` routes: the proxy consumed the Bearer token, and it is the member's key to the daemon, so
+   * a replica running a third-party image must not see it. On `auth: false` the header is the app's own.
+   */
+  dropAuthorization: boolean;
 }
 
 /** The field names a `Connection` header lists (they are hop-by-hop for this message only). */
@@ -43,6 +48,13 @@ function findConnection(raw: readonly string[]): Set<string> | undefined {
 export interface ScannedRequest {
   headers: string[];
   authorization: string | undefined;
+  /** Where the Authorization name sits in `headers` (-1: none), so `addForwarded` can drop it without a rescan. */
+  authorizationAt: number;
+  /**
+   * More than one Authorization field: refused, since which one auth checks and which one the replica trusts
+   * could differ.
+   */
+  ambiguousAuthorization: boolean;
   host: string | undefined;
   /** Content-Length > 0 or Transfer-Encoding present (RFC 9112 §6.3): the request has a body to stream. */
   hasBody: boolean;
@@ -52,7 +64,15 @@ export interface ScannedRequest {
 
 export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
   const listed = findConnection(raw);
-  const scan: ScannedRequest = { headers: [], authorization: undefined, host: undefined, hasBody: false, forwardedFor: undefined };
+  const scan: ScannedRequest = {
+    headers: [],
+    authorization: undefined,
+    authorizationAt: -1,
+    ambiguousAuthorization: false,
+    host: undefined,
+    hasBody: false,
+    forwardedFor: undefined,
+  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -63,8 +83,11 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
       scan.forwardedFor = scan.forwardedFor === undefined ? value : `${scan.forwardedFor}, ${value}`;
       continue;
     }
-    if (lower === 'authorization') scan.authorization = value;
-    else if (lower === 'host') scan.host = value;
+    if (lower === 'authorization') {
+      if (scan.authorizationAt >= 0) scan.ambiguousAuthorization = true;
+      scan.authorization = value;
+      scan.authorizationAt = scan.headers.length;
+    } else if (lower === 'host') scan.host = value;
     else if (lower === 'content-length' && value !== '0') scan.hasBody = true;
     scan.headers.push(name, value);
   }
@@ -74,6 +97,13 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
 /** Appends X-Forwarded-For/Proto/Host/Prefix to the scanned headers and returns the array to send upstream. */
 export function addForwarded(scan: ScannedRequest, forwarded: Forwarded): string[] {
   const out = scan.headers;
+  const at = scan.authorizationAt;
+  if (forwarded.dropAuthorization && at >= 0) {
+    // In place: the array is ours (built by the scan), and a copy per request is what the scan exists to avoid.
+    out.copyWithin(at, at + 2);
+    out.length -= 2;
+    scan.authorizationAt = -1;
+  }
   out.push('x-forwarded-for', scan.forwardedFor === undefined ? forwarded.clientIp : `${scan.forwardedFor}, ${forwarded.clientIp}`);
   out.push('x-forwarded-proto', forwarded.proto);
   if (forwarded.host !== undefined) out.push('x-forwarded-host', forwarded.host);

@@ -18,7 +18,7 @@ export function handleServiceRequest(ctx: ProxyContext, req: IncomingMessage, re
     return;
   }
   const scan = scanRequestHeaders(req.rawHeaders);
-  const admission = admit(ctx, req, sp, scan.authorization);
+  const admission = admit(ctx, req, sp, scan);
   if (admission.rejection) return sendRejection(res, admission.rejection);
   const route = admission.route;
   const startedAt = ctx.clock();
@@ -29,6 +29,7 @@ export function handleServiceRequest(ctx: ProxyContext, req: IncomingMessage, re
     proto: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
     host: scan.host,
     prefix: route.stripPrefix ? sp.base : undefined,
+    dropAuthorization: route.auth,
   });
   new Exchange(ctx, req, res, route, path, headers, scan.hasBody ? req : null, startedAt).start();
 }

@@ -21,7 +21,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   const sp = req.url?.startsWith('/proxy/services/') ? parseServicePath(req.url) : undefined;
   if (!sp || sp.rest === '') return void client.end(rejectionBytes(notFound()));
   const scan = scanRequestHeaders(req.rawHeaders);
-  const admission = admit(ctx, req, sp, scan.authorization);
+  const admission = admit(ctx, req, sp, scan);
   if (admission.rejection) return void client.end(rejectionBytes(admission.rejection));
   const route = admission.route;
   ctx.stats?.onRequest(route.project, route.run, ctx.clock());
@@ -30,6 +30,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     proto: 'http',
     host: scan.host,
     prefix: route.stripPrefix ? sp.base : undefined,
+    dropAuthorization: route.auth,
   });
   new UpgradeTunnel(ctx, req, client, head, route, route.stripPrefix ? sp.rest + sp.search : req.url!, headers).start();
 }

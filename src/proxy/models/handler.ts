@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate, Forwarder, ModelRegistry } from '../contracts.js';
 import { abortOnClientClose, writeJson } from './http-io.js';
+import { hasAmbiguousAuthorization } from './headers.js';
 import { listModels, retrieveModel } from './list.js';
 import { ModelsApiError, invalidRequest, toModelsApiError } from './openai-errors.js';
 import { serveOpenAI } from './openai-passthrough.js';
@@ -40,6 +41,9 @@ export function createModelsHandler(options: ModelsHandlerOptions): ModelsHandle
 async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const route = parseModelsUrl(req.url ?? '/');
   if (!route) throw new ModelsApiError(404, 'Not found: use /proxy/models/<project>/v1/…', undefined, 'unknown_url');
+  if (hasAmbiguousAuthorization(req.rawHeaders)) {
+    throw new ModelsApiError(400, 'More than one Authorization header', 'invalid_request_error', 'ambiguous_authorization');
+  }
   if (!deps.authenticate(route.project, bearerToken(req.headers.authorization))) {
     throw new ModelsApiError(401, `Invalid or missing token for project ${route.project}: pass a dstack token of a project member as the API key`, 'authentication_error', 'invalid_api_key');
   }

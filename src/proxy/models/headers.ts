@@ -17,6 +17,20 @@ function connectionListed(value: string | string[] | undefined): Set<string> {
   return new Set(joined.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 }
 
+/**
+ * More than one Authorization field in node:http's `rawHeaders`: refused, because `req.headers` keeps only the
+ * first while another hop may read the last (the service proxy refuses the same, see http/admission.ts).
+ */
+export function hasAmbiguousAuthorization(raw: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 13 || raw[i]!.toLowerCase() !== 'authorization') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
 export function requestHeadersForReplica(headers: IncomingHttpHeaders): Record<string, string> {
   const listed = connectionListed(headers.connection);
   const out: Record<string, string> = {};

@@ -2,6 +2,7 @@
  * The /proxy/models endpoint driven by the official `openai` client, against real OpenAI-protocol and
  * TGI-protocol server processes, through the data plane's real Forwarder.
  */
+import { connect } from 'node:net';
 import OpenAI, { APIError, AuthenticationError, NotFoundError } from 'openai';
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,25 @@ describe('routing and auth', () => {
     const bare = await fetch(`${endpoint.baseURL}/models`);
     expect(bare.status).toBe(401);
     expect(await bare.json()).toEqual({ error: { message: expect.stringContaining('project main') as string, type: 'authentication_error', param: null, code: 'invalid_api_key' } });
+  });
+
+  it('answers 400 to two Authorization headers, one of them valid, and the replica sees nothing', async () => {
+    const before = (await a.last())?.body;
+    const url = new URL(`${endpoint.baseURL}/chat/completions`);
+    const body = JSON.stringify({ model: 'model-a', messages: [{ role: 'user', content: 'twice' }] });
+    // Written byte for byte: fetch merges repeated fields into one.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${TOKEN}\r\nAuthorization: Bearer other\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      ));
+      let text = '';
+      socket.setEncoding('latin1').on('data', (c: string) => (text += c)).on('end', () => resolve(text)).on('error', reject);
+    });
+    expect(answer.startsWith('HTTP/1.1 400 ')).toBe(true);
+    const error = (JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error;
+    expect(error.code).toBe('ambiguous_authorization');
+    expect((await a.last())?.body).toBe(before);
   });
 
   it('answers an unknown model with 404 in OpenAI shape (NotFoundError)', async () => {
