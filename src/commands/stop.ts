@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
+import { isRunFinished } from '../core/reconcile/run-status.js';
 import { BaseCommand } from './base.js';
-
-const FINISHED = new Set(['terminated', 'failed', 'done']);
 
 export default class Stop extends BaseCommand {
   static override summary = 'Stop a run.';
@@ -23,13 +22,13 @@ export default class Stop extends BaseCommand {
       await client.getRun(args.name);
       if (!flags.yes && !(await this.confirmOrFail('Are you sure you want to stop the run?'))) return;
       let run = await client.stopRun(args.name, flags.abort);
-      if (!FINISHED.has(run.status)) {
+      if (!isRunFinished(run)) {
         const progress = await this.progress();
         try {
           progress.update('stop', `Stopping ${args.name}...`);
           for await (const next of client.watch(args.name)) {
             run = next;
-            if (FINISHED.has(run.status)) break;
+            if (isRunFinished(run)) break;
           }
         } finally {
           await progress.stop();

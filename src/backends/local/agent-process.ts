@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { InternalError } from '../../core/errors.js';
-import { newToken, writeFileAtomic } from '../../core/home/config-file.js';
+import { newToken } from '../../core/home/config-file.js';
+import { writeFileAtomic } from '../../core/home/atomic-write.js';
 import { AgentClient } from '../agent-client.js';
 
 export const AgentProcessFile = z.object({

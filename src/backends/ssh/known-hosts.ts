@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/home/config-file.js';
+import { writeFileAtomic } from '../../core/home/atomic-write.js';
 
 /** `host` for port 22, `[host]:port` otherwise, as OpenSSH writes them. */
 export function hostPattern(host: string, port: number): string {

@@ -4,7 +4,8 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newToken, writeFileAtomic } from '../../core/home/config-file.js';
+import { newToken } from '../../core/home/config-file.js';
+import { writeFileAtomic } from '../../core/home/atomic-write.js';
 
 export class TokenStore {
   constructor(readonly dir: string) {}

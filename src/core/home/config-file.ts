@@ -9,14 +9,14 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { createFileExclusive } from './atomic-write.js';
-
-// Kept here too: the daemon, the backends and the state store import it from this module.
-export { createFileExclusive, writeFileAtomic } from './atomic-write.js';
+import { BackendConfig } from './backends-config.js';
 
 export const ProjectEntry = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,49}$/),
   /** Tokens of the project's members: any of them authenticates proxy requests to the project's services. */
   tokens: z.array(z.string().min(16)),
+  /** Cloud backends (backends-config.ts); none = the local machine and SSH fleets only. */
+  backends: z.array(BackendConfig).default([]),
 });
 
 export const HomeConfig = z.object({
@@ -41,7 +41,7 @@ export function defaultHomeConfig(user = process.env.USER ?? 'admin'): HomeConfi
     user,
     token: newToken(),
     server: { host: '127.0.0.1', port: 3000 },
-    projects: [{ name: 'main', tokens: [] }],
+    projects: [{ name: 'main', tokens: [], backends: [] }],
   };
 }
 

@@ -90,7 +90,6 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     backoffBaseMs: backoffBaseFromEnv(env),
     crashLoopLimit: 3,
     readTimeoutMs: Number(env.DSTACK_SERVICE_CLIENT_TIMEOUT ?? 60) * 1000,
-    afterTick: () => prober.tick(),
     usesFleets,
     ...(d.settings.hostLossMs !== undefined ? { hostLossMs: d.settings.hostLossMs } : {}),
     onInstanceDisconnect: (instance, e) => reachability.set(instance, false, e),
@@ -118,6 +117,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     update: (id, fn) => void reconciler.updateReplica(id, fn),
     clock,
   });
+  reconciler.onTick(() => prober.tick());
   d.lifetime.add(() => prober.close());
   const control = new ControlPlane({
     store,

@@ -8,7 +8,7 @@ import { createJsonStateStore } from '../state/json-store.js';
 import { FakeBackend, type FakeLink } from '../../../test/unit/reconcile/fake-agent.js';
 import { FakeScheduler } from '../../../test/unit/reconcile/fake-scheduler.js';
 import { replica, run } from '../../../test/unit/reconcile/fixtures.js';
-import { ReconcilerFor } from './reconciler.js';
+import { Reconciler } from './reconciler.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,7 +27,7 @@ async function world(o: { runs: RunRecord[]; instances?: InstanceRecord[]; agent
   const backend = new FakeBackend(o.agents ?? ['local']);
   const notified: string[] = [];
   const log: string[] = [];
-  const reconciler = new ReconcilerFor<FakeLink>({
+  const reconciler = new Reconciler<FakeLink>({
     store,
     backend,
     routes,

@@ -44,8 +44,6 @@ export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   backoffBaseMs: number;
   crashLoopLimit: number;
   readTimeoutMs: number;
-  /** Runs after each tick (the prober hooks in here). */
-  afterTick?: () => void;
   /** SSH fleets: whether a run with these `backends:` goes to fleet instances. Absent = no fleet support. */
   usesFleets?: (backends: readonly string[] | undefined) => boolean;
   /** How long a host may stay unreachable before its replicas fail over to other hosts (default 30 s). */
@@ -56,12 +54,10 @@ export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   onInstanceSnapshot?: (instance: string) => void;
 }
 
-/**
- * The reconciler over any agent link (tests drive it with an in-memory agent); the daemon's is `Reconciler` below,
- * whose type needs no inference from its options (they refer to parts built after it, e.g. the prober).
- */
-export class ReconcilerFor<C extends AgentLink> {
+/** The reconciler over any agent link: the backends' agent connections in the daemon, an in-memory agent in tests. */
+export class Reconciler<C extends AgentLink = AgentConnection> {
   readonly repoUploads: RepoUploads;
+  private readonly tickListeners = new Set<() => void>();
   private readonly records: ReplicaRecords;
   private readonly agents: AgentConnections<C>;
   private readonly effects: Effects<C>;
@@ -128,6 +124,12 @@ export class ReconcilerFor<C extends AgentLink> {
     return () => this.close();
   }
 
+  /** `listener` runs after every tick (the prober probes then); returns the unsubscribe. */
+  onTick(listener: () => void): () => void {
+    this.tickListeners.add(listener);
+    return () => this.tickListeners.delete(listener);
+  }
+
   /** Asks for a tick now (coalesced with one already running). */
   kick(): void {
     this.loop.kick();
@@ -186,7 +188,7 @@ export class ReconcilerFor<C extends AgentLink> {
     }
     for (const effect of effects) this.effects.execute(effect);
     this.syncRoutes();
-    this.o.afterTick?.();
+    for (const listener of this.tickListeners) listener();
   }
 
   private carryOut(actions: HostLossAction[], now: number): void {
@@ -208,6 +210,3 @@ export class ReconcilerFor<C extends AgentLink> {
     await this.agents.close();
   }
 }
-
-/** The daemon's reconciler, over the backends' agent connections. */
-export class Reconciler extends ReconcilerFor<AgentConnection> {}

@@ -5,7 +5,7 @@
  */
 import { readFile, rename } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/home/config-file.js';
+import { writeFileAtomic } from '../../core/home/atomic-write.js';
 import { State, emptyState, type FleetRecord, type InstanceRecord, type RunRecord } from '../../core/state/schema.js';
 import { applyUpdate, type RecordUpdate, type StateStore, type StateView, type StateWriter } from '../../core/state/store.js';
 

@@ -1,7 +1,7 @@
 /**
  * ps, stop, logs and offer as oclif runs them, with fake stdout/stderr, against a control-API server on port 0.
  */
-import { Config, Errors } from '@oclif/core';
+import { Config } from '@oclif/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@oclif/core';
 import Logs from '../../../src/commands/logs.js';
@@ -12,10 +12,9 @@ import Init from '../../../src/commands/init.js';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CommandIo } from '../../../src/commands/base.js';
-import { fakeIn, fakeOut } from '../ui/fake-streams.js';
 import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
 import { offer, replica, run } from './fixtures.js';
+import { runCommand } from './run-command.js';
 
 let config: Config;
 let daemon: FakeDaemon | undefined;
@@ -27,24 +26,7 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-/** Runs `Cmd` with injected streams and env, the way oclif would; resolves with the exit code and output. */
-async function runCmd(Cmd: Command.Class, argv: string[], env: NodeJS.ProcessEnv) {
-  const out = fakeOut();
-  const err = fakeOut();
-  const io: CommandIo = { stdout: out, stderr: err, stdin: fakeIn({ isTTY: false }), env };
-  // BaseCommand reads its streams from `io`; a subclass swaps them, as base.test.ts does.
-  const Injected = class extends (Cmd as unknown as new (...a: never[]) => object) {
-    io = io;
-  } as unknown as Command.Class;
-  let code = 0;
-  try {
-    await Injected.run(argv, config);
-  } catch (e) {
-    if (!(e instanceof Errors.ExitError)) throw e;
-    code = e.oclif.exit ?? -1;
-  }
-  return { code, stdout: out.text(), stderr: err.text() };
-}
+const runCmd = (Cmd: Command.Class, argv: string[], env: NodeJS.ProcessEnv) => runCommand(config, Cmd, argv, { env });
 
 const envOf = (d: FakeDaemon) => ({ DSTACK_HOME: d.home, NO_COLOR: '1' });
 

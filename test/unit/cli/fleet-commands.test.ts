@@ -2,20 +2,19 @@
  * `dstack apply -f fleet.dstack.yml`, `dstack fleet` (list, delete) and `dstack offer` with fleet hosts, as oclif
  * runs them with fake stdout/stderr, against the fleet control API served on port 0 (fleet-fixtures.ts).
  */
-import { Config, Errors, type Command } from '@oclif/core';
+import { Config, type Command } from '@oclif/core';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Apply from '../../../src/commands/apply.js';
-import type { CommandIo } from '../../../src/commands/base.js';
 import FleetDelete from '../../../src/commands/fleet-delete.js';
 import FleetList from '../../../src/commands/fleet-list.js';
 import Fleet from '../../../src/commands/fleet.js';
 import Offer from '../../../src/commands/offer.js';
 import { COMMANDS } from '../../../src/commands/index.js';
-import { fakeIn, fakeOut } from '../ui/fake-streams.js';
 import { fleetPlan, fleetView, instance, sshOffer, startFleetDaemon, type FleetDaemon } from './fleet-fixtures.js';
+import { runCommand } from './run-command.js';
 
 let config: Config;
 let daemon: FleetDaemon | undefined;
@@ -31,23 +30,8 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-async function runCmd(Cmd: Command.Class, argv: string[], env: NodeJS.ProcessEnv) {
-  // Wide enough that no table is truncated: a pipe has no width at all.
-  const out = fakeOut({ columns: 200 });
-  const err = fakeOut({ columns: 200 });
-  const io: CommandIo = { stdout: out, stderr: err, stdin: fakeIn({ isTTY: false }), env };
-  const Injected = class extends (Cmd as unknown as new (...a: never[]) => object) {
-    io = io;
-  } as unknown as Command.Class;
-  let code = 0;
-  try {
-    await Injected.run(argv, config);
-  } catch (e) {
-    if (!(e instanceof Errors.ExitError)) throw e;
-    code = e.oclif.exit ?? -1;
-  }
-  return { code, stdout: out.text(), stderr: err.text() };
-}
+// Wide enough that no table is truncated: a pipe has no width at all.
+const runCmd = (Cmd: Command.Class, argv: string[], env: NodeJS.ProcessEnv) => runCommand(config, Cmd, argv, { env, columns: 200 });
 
 const envOf = (d: FleetDaemon) => ({ DSTACK_HOME: d.home, NO_COLOR: '1', HOME: dir, FLEET_PROXY: 'http://proxy:3128' });
 

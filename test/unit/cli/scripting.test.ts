@@ -3,22 +3,21 @@
  * and `-f -` reading the configuration from standard input (named `<stdin>` in errors). The built binary is
  * covered the same way in test/e2e/scripting.test.ts.
  */
-import { Config, Errors, type Command } from '@oclif/core';
+import { Config, type Command } from '@oclif/core';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Apply from '../../../src/commands/apply.js';
-import type { CommandIo } from '../../../src/commands/base.js';
 import Logs from '../../../src/commands/logs.js';
 import Offer from '../../../src/commands/offer.js';
 import Ps from '../../../src/commands/ps.js';
 import Stop from '../../../src/commands/stop.js';
 import Validate from '../../../src/commands/validate.js';
-import { fakeIn, fakeOut } from '../ui/fake-streams.js';
 import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
 import { fleetPlan, fleetView, startFleetDaemon, type FleetDaemon } from './fleet-fixtures.js';
 import { plan, run } from './fixtures.js';
+import { runCommand, type RunCommandOptions } from './run-command.js';
 
 let config: Config;
 let daemon: FakeDaemon | FleetDaemon | undefined;
@@ -30,31 +29,8 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-interface RunOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Written to standard input, which then ends. */
-  stdin?: string;
-  stdinTTY?: boolean;
-}
-
-async function runCmd(Cmd: Command.Class, argv: string[], opts: RunOptions = {}) {
-  const out = fakeOut();
-  const err = fakeOut();
-  const stdin = fakeIn({ isTTY: opts.stdinTTY ?? false });
-  if (opts.stdin !== undefined) (stdin as unknown as NodeJS.WritableStream).end(opts.stdin);
-  const io: CommandIo = { stdout: out, stderr: err, stdin, env: { NO_COLOR: '1', ...opts.env } };
-  const Injected = class extends (Cmd as unknown as new (...a: never[]) => object) {
-    io = io;
-  } as unknown as Command.Class;
-  let code = 0;
-  try {
-    await Injected.run(argv, config);
-  } catch (e) {
-    if (!(e instanceof Errors.ExitError)) throw e;
-    code = e.oclif.exit ?? -1;
-  }
-  return { code, stdout: out.text(), stderr: err.text() };
-}
+const runCmd = (Cmd: Command.Class, argv: string[], opts: RunCommandOptions = {}) =>
+  runCommand(config, Cmd, argv, { ...opts, env: { NO_COLOR: '1', ...opts.env } });
 
 const jsonError = (stdout: string) => (JSON.parse(stdout) as { error: { code: string; message: string; hint?: string; problems?: unknown[] } }).error;
 const BAD_SERVICE = 'type: service\nport: "*:8000"\ncommands:\n  - python3 -m http.server\n';
