@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { Offer } from '../core/api.js';
 import type { ProvisionProgress, SshTarget } from '../core/fleets/types.js';
 import type { HostInfo } from '../core/model/agent-api.js';
+import type { CloudInstanceRecord } from '../core/state/schema.js';
 import type { AgentClient } from './agent-client.js';
 
 export type { Requirements } from '../core/runs/requirements.js';
@@ -43,6 +44,8 @@ export interface ProvisionResult {
   agentVersion: string;
   /** The SSH host key's fingerprint, as stored in known_hosts. */
   fingerprint: string;
+  /** Cloud instances: the VM as created (with its address). */
+  cloud?: CloudInstanceRecord;
 }
 
 /**

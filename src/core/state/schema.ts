@@ -178,6 +178,21 @@ export const SshTargetRecord = z.object({
   blocks: z.union([z.number().int().positive(), z.literal('auto')]),
 });
 
+export const CloudInstanceRecord = z.object({
+  instanceId: z.string(),
+  region: z.string(),
+  zone: z.string().optional(),
+  instanceType: z.string(),
+  spot: z.boolean(),
+  price: z.number(),
+  user: z.string(),
+  sshPort: z.number().int(),
+  hostname: z.string().optional(),
+  internalIp: z.string().optional(),
+  backendData: Json.optional(),
+});
+export type CloudInstanceRecord = z.infer<typeof CloudInstanceRecord>;
+
 export const InstanceRecord = z.object({
   name: z.string(),
   fleet: z.string().optional(),
@@ -194,6 +209,12 @@ export const InstanceRecord = z.object({
   host: HostInfo.optional(),
   /** `blocks` resolved against the host's GPUs (resolveBlocks) once the host info is known. */
   blocks: z.number().int().positive().optional(),
+  /** Cloud instances (src/backends/compute.ts CloudInstance): stored as soon as the provider returns an id. */
+  cloud: CloudInstanceRecord.optional(),
+  /** Since when no live replica has used the instance (cloud fleets terminate above `min` after idle_duration). */
+  idleSince: z.number().optional(),
+  /** Why it ended: terminated_by_user, idle_timeout, interrupted (spot), terminated_externally, provisioning_failed… */
+  terminationReason: z.string().optional(),
 });
 export type InstanceRecord = z.infer<typeof InstanceRecord>;
 
