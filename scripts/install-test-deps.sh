@@ -2,11 +2,11 @@
 # Installs what the test suite needs on Debian 12, as root; idempotent (apt is skipped when all is present).
 #   docker.io (dockerd, containerd, runc), openssh-server (sshd per test host), busybox-static and python3.11
 #   (test images), iproute2 + iptables + util-linux (namespaces, nsenter, flock), nginx-light, wrk, hyperfine (bench).
-# npm ci runs only when node_modules is missing: in a working tree it would delete other people's node_modules.
+# npm ci runs only when node_modules is missing or older than package-lock.json (in a working tree it replaces node_modules).
 set -euo pipefail
 
 PACKAGES=(docker.io openssh-server openssh-client busybox-static iproute2 iptables util-linux nginx-light wrk
-  hyperfine python3-minimal libpython3.11-stdlib ca-certificates)
+  hyperfine python3-minimal libpython3.11-stdlib ca-certificates cloud-init)
 
 [ "$(id -u)" = 0 ] || { echo "install-test-deps: run as root" >&2; exit 1; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,8 +23,15 @@ else
   echo "install-test-deps: all Debian packages present"
 fi
 
+if ! python3 -c 'import moto' 2>/dev/null || ! command -v moto_server >/dev/null; then
+  echo "install-test-deps: the Python package moto 5.x (command moto_server) is missing: \`python3 -c 'import moto'\` fails." >&2
+  echo "install-test-deps: the AWS tests run against moto_server; PyPI is not reachable here, so it must come with the machine image." >&2
+  exit 1
+fi
+
 command -v node >/dev/null || { echo "install-test-deps: node 20 is required on PATH" >&2; exit 1; }
-if [ ! -d node_modules ]; then
+# A node_modules older than package-lock.json misses what was added since (npm writes its own lock copy last).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "install-test-deps: npm ci"
   npm ci --no-audit --no-fund
 else
