@@ -12,12 +12,15 @@ export interface ApplyRepo {
   repo: RepoInfo;
   /** The plan's line: `<path> (N files, X MB)`. */
   summary: string;
+  /** Why less than the folder travels (the home folder outside git). */
+  notice?: string;
 }
 
 export async function packForApply(configPath: string, config: unknown, env: NodeJS.ProcessEnv, flags: RepoFlags = {}): Promise<ApplyRepo> {
   const c = config as { repos?: RepoSpec[]; files?: FileMapping[] };
   const repos = reposFor(c.repos ?? [], flags, configPath);
-  const packed = await packSource({ configPath, repos, files: c.files ?? [], archivesDir: resolveHome(env).archivesDir, env, noRepo: flags['no-repo'] === true });
+  const packed = await packSource({ configPath, repos, files: c.files ?? [], archivesDir: resolveHome(env).archivesDir, env, noRepo: flags['no-repo'] === true, dstackHome: resolveHome(env).home });
   const repo: RepoInfo = { sha256: packed.sha256, files: packed.files, bytes: packed.bytes, archivePath: packed.archivePath, id: packed.id };
-  return { repo, summary: `${packed.source} (${packed.files} files, ${formatBytes(packed.contentBytes)})` };
+  const summary = `${packed.source} (${packed.files} files, ${formatBytes(packed.contentBytes)})`;
+  return { repo, summary, ...(packed.notice !== undefined ? { notice: packed.notice } : {}) };
 }

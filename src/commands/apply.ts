@@ -41,7 +41,8 @@ export default class Apply extends BaseCommand {
     const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));
-    const { repo, summary } = await packForApply(file.path, file.config, this.io.env, flags);
+    const { repo, summary, notice } = await packForApply(file.path, file.config, this.io.env, flags);
+    if (notice !== undefined) this.note(notice);
     const client = await connectDaemon({ env: this.io.env });
     try {
       const plan = await client.plan({ config, configPath, repo });
@@ -78,11 +79,8 @@ export default class Apply extends BaseCommand {
     if (json) this.printJson(run);
     else this.print(publishedLines(run).join('\n'));
     if (run.auth) {
-      this.note(
-        tty
-          ? `Requests need the header: Authorization: Bearer ${client.token}`
-          : `Requests need "Authorization: Bearer <token>"; the token is \`token\` in ${resolveHome(this.io.env).configFile}`,
-      );
+      // Never the token itself: terminals are recorded, shared and screenshotted.
+      this.note(`Requests need "Authorization: Bearer <token>"; the token is \`token\` in ${resolveHome(this.io.env).configFile}`);
     }
   }
 

@@ -31,6 +31,11 @@ export interface RepoFiles {
 
 export interface CollectOptions {
   limits?: { maxBytes?: number };
+  /**
+   * Folders never packed, whatever git or .dstackignore say (DSTACK_HOME: the admin token, the state and earlier
+   * archives must not travel to hosts when a configuration lives in a folder that holds it).
+   */
+  exclude?: readonly string[];
   env?: NodeJS.ProcessEnv;
   fs?: RepoFs;
 }
@@ -55,7 +60,9 @@ export async function collectFolderFiles(start: string, options: CollectOptions 
   });
   const gitRoot = await findGitRoot(folder);
   const root = gitRoot ?? folder;
-  const candidates = gitRoot ? await listGit(root, fs) : await walk(root, fs);
+  const excluded = await excludedPrefixes(root, options.exclude ?? [], fs);
+  const keep = (rel: string) => !excluded.some((x) => rel === x || rel.startsWith(`${x}/`));
+  const candidates = (gitRoot ? await listGit(root, fs) : await walk(root, fs, keep)).filter((c) => keep(c.path));
 
   const bytes = candidates.reduce((sum, c) => sum + c.size, 0);
   if (bytes > maxBytes) throw tooLarge(root, candidates, bytes, maxBytes);
@@ -129,7 +136,19 @@ async function listGit(root: string, fs: RepoFs): Promise<Candidate[]> {
   return found.filter((c): c is Candidate => c !== undefined);
 }
 
-async function walk(root: string, fs: RepoFs): Promise<Candidate[]> {
+/** The excluded folders that lie inside `root`, as root-relative `/`-separated paths. */
+async function excludedPrefixes(root: string, exclude: readonly string[], fs: RepoFs): Promise<string[]> {
+  const out: string[] = [];
+  for (const x of exclude) {
+    const real = await fs.realpath(path.resolve(x)).catch(() => path.resolve(x));
+    const rel = path.relative(root, real);
+    if (rel === '') throw new UserError('REPO_IS_DSTACK_HOME', `${root} is DSTACK_HOME itself; it is never packed`, { hint: 'Keep configurations outside DSTACK_HOME, or pass --no-repo.' });
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) out.push(rel.split(path.sep).join('/'));
+  }
+  return out;
+}
+
+async function walk(root: string, fs: RepoFs, keep: (rel: string) => boolean = () => true): Promise<Candidate[]> {
   const ignore = new IgnoreTree();
   const out: Candidate[] = [];
   const visit = async (rel: string): Promise<void> => {
@@ -144,7 +163,7 @@ async function walk(root: string, fs: RepoFs): Promise<Candidate[]> {
       const st = stats[i];
       if (!st) continue;
       if (st.isDirectory()) {
-        if (!ignore.isIgnored(p, true)) await visit(p);
+        if (keep(p) && !ignore.isIgnored(p, true)) await visit(p);
       } else if (!ignore.isIgnored(p, false)) {
         const c = fromStat(p, st);
         if (c) out.push(c);

@@ -8,8 +8,8 @@
  * like any repo. `branch` clones that branch; `hash` checks that commit out.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
@@ -26,6 +26,8 @@ export interface PackSourceOptions {
   env: NodeJS.ProcessEnv;
   /** `--no-repo`: only the `files:` mappings travel; /workflow starts empty otherwise. */
   noRepo?: boolean;
+  /** DSTACK_HOME: never packed, wherever it lies. */
+  dstackHome?: string;
 }
 
 export interface PackedSource extends PackedRepo {
@@ -33,6 +35,8 @@ export interface PackedSource extends PackedRepo {
   source: string;
   /** DSTACK_REPO_ID: derived from the git remote, else from the repo's root path (stable across applies). */
   id: string;
+  /** Said to the user with the plan: why less than the folder travels. */
+  notice?: string;
 }
 
 export async function packSource(o: PackSourceOptions): Promise<PackedSource> {
@@ -54,9 +58,26 @@ export async function packSource(o: PackSourceOptions): Promise<PackedSource> {
     }
   }
   const folder = spec?.local_path !== undefined ? path.resolve(configDir, expandHome(spec.local_path)) : configDir;
-  const repo = await collectFolderFiles(folder, { env: o.env });
+  const exclude = o.dstackHome !== undefined ? [o.dstackHome] : [];
+  if (spec === undefined && (await holdsHomeOutsideGit(folder, o.env))) {
+    // A configuration kept in the home folder would pack the whole home (keys, tokens, every project).
+    const none: RepoFiles = { root: folder, source: 'folder', entries: [], bytes: 0 };
+    const notice = `${folder} is your home folder (or holds it) and not in git: no repo is packed. Pass -P ${folder} to pack it anyway, or move the configuration into a project folder.`;
+    return { ...(await pack(none, files, o.archivesDir)), source: 'none (home folder)', id: repoId(`no-repo:${folder}`), notice };
+  }
+  const repo = await collectFolderFiles(folder, { env: o.env, exclude });
   const remote = repo.source === 'git' ? await gitRemote(repo.root) : undefined;
   return { ...(await pack(repo, files, o.archivesDir)), source: repo.root, id: repoId(remote ?? repo.root) };
+}
+
+/** The folder is $HOME or one of its parents, and no git repository holds it. */
+async function holdsHomeOutsideGit(folder: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const home = env.HOME ?? homedir();
+  const real = async (p: string) => realpath(p).catch(() => path.resolve(p));
+  const rel = path.relative(await real(folder), await real(home));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return false;
+  const git = await execa('git', ['rev-parse', '--show-toplevel'], { cwd: folder, reject: false }).catch(() => undefined);
+  return !(git && git.exitCode === 0);
 }
 
 async function pack(repo: RepoFiles, files: RepoFiles['entries'], outDir: string): Promise<PackedRepo> {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectFileMappings, packSource, repoId } from '../../../src/core/repo/index.js';
@@ -111,5 +112,45 @@ describe('packSource', () => {
     expect(repoId('ssh://root@10.77.0.11/srv/app.git')).toMatch(/^app-[0-9a-f]{12}$/);
     expect(repoId('/home/u/proj')).toBe(repoId('/home/u/proj'));
     expect(repoId('/home/u/proj')).not.toBe(repoId('/home/v/proj'));
+  });
+});
+
+describe('what never travels', () => {
+  it('never packs DSTACK_HOME when it lies in the packed folder, outside git and inside git', async () => {
+    const d = await fresh();
+    const out = await fresh();
+    await d.write('app.py', 'print(1)');
+    await d.write('service.dstack.yml', 'type: service');
+    await d.write('.dstack/config.yml', 'token: admin-secret');
+    await d.write('.dstack/archives/old.tar.gz', 'old');
+    const packed = await packSource({ configPath: path.join(d.dir, 'service.dstack.yml'), repos: [], files: [], archivesDir: out.dir, env, dstackHome: path.join(d.dir, '.dstack') });
+    expect(await tarList(packed.archivePath)).toEqual(['app.py', 'service.dstack.yml']);
+
+    await execa('git', ['init', '-q'], { cwd: d.dir, env });
+    const inGit = await packSource({ configPath: path.join(d.dir, 'service.dstack.yml'), repos: [], files: [], archivesDir: out.dir, env, dstackHome: path.join(d.dir, '.dstack') });
+    expect(inGit.source).toBe(await realpath(d.dir));
+    expect(await tarList(inGit.archivePath)).toEqual(['app.py', 'service.dstack.yml']);
+  });
+
+  it('treats the home folder outside git as no repo, with a notice naming -P; -P packs it', async () => {
+    const home = await fresh();
+    const out = await fresh();
+    await home.write('service.dstack.yml', 'type: service');
+    await home.write('.ssh/id_ed25519', 'private key');
+    const homeEnv = { ...env, HOME: home.dir };
+    const none = await packSource({ configPath: path.join(home.dir, 'service.dstack.yml'), repos: [], files: [], archivesDir: out.dir, env: homeEnv });
+    expect(none.source).toBe('none (home folder)');
+    expect(none.files).toBe(0);
+    expect(none.notice).toContain(`-P ${home.dir}`);
+
+    const explicit = await packSource({
+      configPath: path.join(home.dir, 'service.dstack.yml'),
+      repos: [{ local_path: home.dir, path: '.', if_exists: 'error' }],
+      files: [],
+      archivesDir: out.dir,
+      env: homeEnv,
+    });
+    expect(await tarList(explicit.archivePath)).toContain('.ssh/id_ed25519');
+    expect(explicit.notice).toBeUndefined();
   });
 });

@@ -46,20 +46,37 @@ describe('Ink progress', () => {
   });
 });
 
-describe('askConfirm', () => {
+describe('askConfirm (line-based)', () => {
   it.each([
-    ['y', true],
-    ['N', false],
-  ])('answers %s → %s', async (key, expected) => {
+    ['y\r', true],
+    ['N\r', false],
+    ['yes\n', true],
+  ])('answers %j → %s, the key and Enter arriving as one chunk', async (keys, expected) => {
     const stdin = fakeIn();
     const stdout = fakeOut({ isTTY: true });
     const answer = askConfirm({ question: 'Submit the run web?', stdin, stdout });
-    setImmediate(() => stdin.press(key));
+    setImmediate(() => stdin.press(keys));
     await expect(answer).resolves.toBe(expected);
-    expect(stripAnsi(stdout.text())).toContain('Submit the run web? [y/n]:');
+    expect(stripAnsi(stdout.text())).toContain('Submit the run web? [y/n]: ');
   });
 
-  it('takes the default on Enter and aborts on Ctrl+C', async () => {
+  it('waits for Enter, and asks again after an answer that is neither y nor n', async () => {
+    const stdin = fakeIn();
+    const stdout = fakeOut({ isTTY: true });
+    let settled = false;
+    const answer = askConfirm({ question: 'Q?', stdin, stdout }).finally(() => (settled = true));
+    stdin.press('y');
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    stdin.press('\x7fmaybe\r');
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    expect(stripAnsi(stdout.text())).toContain('Please enter y or n');
+    stdin.press('n\r');
+    await expect(answer).resolves.toBe(false);
+  });
+
+  it('takes the default on Enter, and aborts on Ctrl+C or the end of input', async () => {
     const stdin = fakeIn();
     const yes = askConfirm({ question: 'Q?', defaultValue: true, stdin, stdout: fakeOut({ isTTY: true }) });
     setImmediate(() => stdin.press('\r'));
@@ -68,5 +85,9 @@ describe('askConfirm', () => {
     const aborted = askConfirm({ question: 'Q?', stdin: stdin2, stdout: fakeOut({ isTTY: true }) });
     setImmediate(() => stdin2.press('\x03'));
     await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    const stdin3 = fakeIn();
+    const ended = askConfirm({ question: 'Q?', stdin: stdin3, stdout: fakeOut({ isTTY: true }) });
+    setImmediate(() => stdin3.end());
+    await expect(ended).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
