@@ -71,11 +71,16 @@ export function processArgv(spec: Pick<ReplicaSpec, 'entrypoint' | 'commands' | 
   return argv;
 }
 
-/** The replica's environment: dstack's DSTACK_* variables first, then the spec's `env` (user values win, as in dstack's runner). */
-export function replicaEnv(spec: Pick<ReplicaSpec, 'runName' | 'replicaNum' | 'gpus' | 'env'>): Record<string, string> {
+/**
+ * The replica's environment: dstack's DSTACK_* variables first, then the spec's `env` (user values win, as in
+ * dstack's runner). DSTACK_SERVICE_PATH_PREFIX is where the proxy publishes the service, so a web app can build
+ * absolute URLs under it (dstack issue #2267) while `strip_prefix` hands it paths without it.
+ */
+export function replicaEnv(spec: Pick<ReplicaSpec, 'project' | 'runName' | 'replicaNum' | 'gpus' | 'env'>): Record<string, string> {
   const gpus = String(spec.gpus?.ids.length ?? 0);
   return {
     DSTACK_RUN_NAME: spec.runName,
+    DSTACK_SERVICE_PATH_PREFIX: `/proxy/services/${spec.project}/${spec.runName}`,
     DSTACK_REPLICA_NUM: String(spec.replicaNum),
     DSTACK_GPUS_NUM: gpus,
     DSTACK_GPUS_PER_NODE: gpus,

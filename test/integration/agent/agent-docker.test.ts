@@ -93,6 +93,7 @@ describe('replica lifecycle in Docker', () => {
     expect(log).toContain('GREETING=hi there');
     expect(log).toContain('DSTACK_RUN_NAME=env-run');
     expect(log).toContain('DSTACK_REPLICA_NUM=3');
+    expect(log).toContain('DSTACK_SERVICE_PATH_PREFIX=/proxy/services/main/env-run');
     expect(log).toContain('DSTACK_GPUS_NUM=0');
     expect(log).toContain('DSTACK_GPUS_PER_NODE=0');
     expect(log).toContain('DSTACK_NODE_RANK=0');

@@ -38,7 +38,7 @@ describe('commands and entrypoint, as dstack applies them', () => {
 
   it('sets the DSTACK_* variables, with user env winning', () => {
     const env = replicaEnv(spec({ replicaNum: 2, gpus: { vendor: 'nvidia', ids: ['GPU-a', 'GPU-b'] }, env: { A: '1' } }));
-    expect(env).toMatchObject({ DSTACK_RUN_NAME: 'svc', DSTACK_REPLICA_NUM: '2', DSTACK_GPUS_NUM: '2', DSTACK_GPUS_PER_NODE: '2', DSTACK_NODES_NUM: '1', DSTACK_NODE_RANK: '0', A: '1' });
+    expect(env).toMatchObject({ DSTACK_RUN_NAME: 'svc', DSTACK_SERVICE_PATH_PREFIX: '/proxy/services/main/svc', DSTACK_REPLICA_NUM: '2', DSTACK_GPUS_NUM: '2', DSTACK_GPUS_PER_NODE: '2', DSTACK_NODES_NUM: '1', DSTACK_NODE_RANK: '0', A: '1' });
   });
 });
 
