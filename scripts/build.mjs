@@ -35,6 +35,8 @@ function commonOptions(version) {
     // ssh2 falls back to pure JS without its native addons; `typescript` is oclif's dev-only tsconfig reader.
     external: ['cpu-features', '*.node', 'typescript'],
     mainFields: ['module', 'main'],
+    // The shipped offers catalogs (catalog/*.csv + .version, imported with `?raw`) are inlined as text.
+    loader: { '.csv': 'text', '.version': 'text' },
     define: {
       __DSTACK_VERSION__: JSON.stringify(version),
       'process.env.NODE_ENV': '"production"',

@@ -91,6 +91,8 @@ const BUNDLE = {
   format: 'esm',
   target: 'node20',
   external: ['cpu-features', '*.node'],
+  // As scripts/build.mjs: the shipped offers catalogs (catalog/*.csv + .version, imported with `?raw`) are text.
+  loader: { '.csv': 'text', '.version': 'text' },
   define: { __DSTACK_VERSION__: '"0.1.0"' },
   banner: {
     js: [

@@ -11,6 +11,7 @@ import { AgentError } from './errors.js';
 import type { ExecFn } from './host/gpu-detect.js';
 import { collectHostInfo } from './host/host-info.js';
 import { listen } from './http/server.js';
+import { MetricsCollector } from './metrics/collector.js';
 import { ProcessRuntime } from './process/process-runtime.js';
 import { ReplicaRegistry } from './replicas/registry.js';
 import type { RuntimeKind } from './replicas/runtime.js';
@@ -74,8 +75,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await supervisor.adopt(processRuntime);
 
   let stopWatch = () => {};
-  if (hostRuntime === 'docker') {
-    const client = dockerClient(dockerHost);
+  const client = hostRuntime === 'docker' ? dockerClient(dockerHost) : undefined;
+  const metrics = new MetricsCollector({ registry, ...(client ? { docker: client } : {}), ...(options.gpu ? { gpu: options.gpu } : {}), now });
+  if (client) {
     const containers = new DockerRuntime({ docker: client, agentId, hooks: supervisor, now });
     const dockerRuntime = new WorkspaceRuntime(containers, workspaces);
     supervisor.attach(dockerRuntime);
@@ -119,6 +121,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       docker: () => docker,
       timers,
       archives,
+      metrics: (id) => metrics.metrics(id),
       hostInfo: () =>
         collectHostInfo({ diskPath: options.home, runtime: hostRuntime, docker: health().docker, ...options.gpu, onError: log }),
     },

@@ -10,6 +10,7 @@ import {
   AgentEvent,
   AgentHealth,
   HostInfo,
+  ReplicaMetrics,
   ReplicaState,
   type ReplicaSpecInput,
 } from '../core/model/agent-api.js';
@@ -87,6 +88,13 @@ export class AgentClient {
     const call: Call = { method: 'GET', path, stream: true };
     if (options.signal) call.signal = options.signal;
     return (await this.send(call)).body;
+  }
+
+  /** CPU, memory and GPUs of a running replica; the agent samples for about a second before it answers. */
+  async replicaMetrics(id: string, signal?: AbortSignal): Promise<ReplicaMetrics> {
+    const call: Call = { method: 'GET', path: `/api/replicas/${encodeURIComponent(id)}/metrics`, timeoutMs: 15_000 };
+    if (signal) call.signal = signal;
+    return ReplicaMetrics.parse(await this.json(call));
   }
 
   /** Whether the host already holds code archive `sha256` (issue 8). */

@@ -4,6 +4,7 @@
  * connection, so the reconciler does not care where a replica runs. Backends whose instances come and go (SSH
  * fleets now, cloud VMs next) are also a `Provisioner`: they bring an instance in and take it out again.
  */
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Offer } from '../core/api.js';
 import type { ProvisionProgress, SshTarget } from '../core/fleets/types.js';
@@ -20,6 +21,11 @@ export interface AgentConnection {
   client: AgentClient;
   /** How the proxy and prober reach a replica's published port on that host. */
   replicaOrigin(hostPort: number): { origin: string; dispatcher?: Dispatcher };
+  /**
+   * A TCP stream to `host:port` as the instance itself sees it (its loopback, or a container's address on its Docker
+   * network), for `dstack attach`. Fails with the socket codes ECONNREFUSED (nothing listens) or EHOSTUNREACH.
+   */
+  openTcp?(host: string, port: number): Promise<Duplex>;
   /** Releases the connection (not the agent: it keeps running). */
   close(): Promise<void>;
 }

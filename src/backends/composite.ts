@@ -5,13 +5,21 @@
  *
  * Policy (as in dstack, where runs go to fleets): while any member other than `local` has an instance, a run that
  * does not say `backends: [local]` is placed on those instances only (`usesFleets`); with none, everything runs on
- * the local backend as before fleets existed.
+ * the local backend as before fleets existed. Cloud members (`createsInstances`) always give their catalog offers,
+ * with or without instances: what they can still create belongs in every plan.
  */
 import type { Offer } from '../core/api.js';
 import { UserError } from '../core/errors.js';
 import type { AgentConnection, Backend, Requirements } from './backend.js';
 
 const LOCAL = 'local';
+
+/** A member whose offers are instances it can still create (a cloud's catalog), listed even before it has any. */
+export interface CreatesInstances {
+  readonly createsInstances: true;
+}
+
+const createsInstances = (m: Backend): boolean => (m as Partial<CreatesInstances>).createsInstances === true;
 
 export class CompositeBackend implements Backend {
   readonly kind = 'composite';
@@ -33,12 +41,14 @@ export class CompositeBackend implements Backend {
   }
 
   async offers(requirements: Requirements): Promise<Offer[]> {
-    const fleets = this.fleetMembers();
+    const fleets = this.fleetMembers().filter((m) => !createsInstances(m));
+    const clouds = this.members.filter(createsInstances);
     const local = this.members.filter((m) => m.kind === LOCAL);
-    if (fleets.length === 0) return (await Promise.all(local.map((m) => m.offers(requirements)))).flat();
-    // With fleets, a local agent that cannot start must not hide the fleets' offers.
+    if (fleets.length === 0 && clouds.length === 0) return (await Promise.all(local.map((m) => m.offers(requirements)))).flat();
+    // With fleets or clouds, a local agent that cannot start must not hide their offers.
     const lists = await Promise.all([
       ...fleets.map((m) => m.offers(requirements)),
+      ...clouds.map((m) => m.offers(requirements)),
       ...local.map((m) => m.offers(requirements).catch((): Offer[] => [])),
     ]);
     return lists.flat();

@@ -4,6 +4,7 @@ import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { resolveEnv } from '../core/config/load.js';
 import { UserError } from '../core/errors.js';
 import { resolveHome } from '../core/home/paths.js';
+import { callerSuppliedPaths } from '../core/secrets/supplied.js';
 import { publishedLines } from '../ui/apply-progress.js';
 import { watchApply } from '../ui/apply-progress.watch.js';
 import { renderPlan, planDecision } from '../ui/plan.js';
@@ -38,20 +39,23 @@ export default class Apply extends BaseCommand {
     const fromStdin = flags.file === STDIN_ARG;
     const configPath = fromStdin ? undefined : file.path;
     if (file.kind === 'fleet') return applyFleet(this, this.io, file, envFlags(flags.env ?? [], this.io.env), { ...flags, fromStdin });
-    const config = { ...(resolveEnv(file.raw, envFlags(flags.env ?? [], this.io.env), this.io.env) as Record<string, unknown>) };
+    const overrides = envFlags(flags.env ?? [], this.io.env);
+    const config = { ...(resolveEnv(file.raw, overrides, this.io.env) as Record<string, unknown>) };
+    // Values taken from this environment or -e reach the replicas, never a view: the daemon stores them masked.
+    const secretPaths = callerSuppliedPaths(file.raw, overrides);
     if (flags.name) config.name = flags.name;
     const out = (text: string) => (flags.json ? this.note(text) : this.print(text));
     const { repo, summary, notice } = await packForApply(file.path, file.config, this.io.env, flags);
     if (notice !== undefined) this.note(notice);
     const client = await connectDaemon({ env: this.io.env });
     try {
-      const plan = await client.plan({ config, configPath, repo });
+      const plan = await client.plan({ config, configPath, repo, secretPaths });
       out(renderPlan(plan, { configPath: file.path, repo: summary, maxOffers: flags['max-offers'], painter: this.painter(flags.json ? this.io.stderr : this.io.stdout) }) + '\n');
       const decision = planDecision(plan, { yes: flags.yes, force: flags.force });
       if (decision.message) out(decision.message);
       if (decision.stop) return;
       if (decision.question && !flags.yes && !(await this.confirmOrFail(decision.question))) return out('Exiting...');
-      const applied = await client.apply({ config, configPath, repo, force: flags.force || plan.action === 'none' });
+      const applied = await client.apply({ config, configPath, repo, secretPaths, force: flags.force || plan.action === 'none' });
       if (flags.detach) {
         this.note(`Run ${applied.name} ${plan.action === 'create' ? 'submitted' : 'updated'}, detaching...`);
         return flags.json ? this.printJson(applied) : undefined;
@@ -104,7 +108,7 @@ export function envFlags(values: string[], env: NodeJS.ProcessEnv): Record<strin
     const eq = v.indexOf('=');
     const key = eq < 0 ? v : v.slice(0, eq);
     const value = eq < 0 ? env[key] : v.slice(eq + 1);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UserError('INVALID_ENV_FLAG', `-e ${JSON.stringify(v)}: ${JSON.stringify(key)} is not a variable name`, { hint: 'Use -e KEY=VALUE or -e KEY.' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UserError('INVALID_ENV_FLAG', `-e ${key}${eq < 0 ? '' : '=…'}: ${JSON.stringify(key)} is not a variable name`, { hint: 'Use -e KEY=VALUE or -e KEY.' });
     if (value === undefined) throw new UserError('ENV_NOT_SET', `Environment variable ${key} is not set`, { hint: `Pass -e ${key}=VALUE or export ${key}.` });
     out[key] = value;
   }

@@ -5,28 +5,44 @@
  */
 import type { Command } from '@oclif/core';
 import Apply from './apply.js';
+import Attach from './attach.js';
+import CatalogRefresh from './catalog.js';
 import Fleet from './fleet.js';
 import FleetDelete from './fleet-delete.js';
 import FleetList from './fleet-list.js';
 import Init from './init.js';
 import Logs from './logs.js';
+import Metrics from './metrics.js';
 import Offer from './offer.js';
 import Ps from './ps.js';
 import Run from './run.js';
+import Secret from './secret.js';
+import SecretDelete from './secret-delete.js';
+import SecretGet from './secret-get.js';
+import SecretList from './secret-list.js';
+import SecretSet from './secret-set.js';
 import Server from './server.js';
 import Stop from './stop.js';
 import Validate from './validate.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
   apply: Apply,
+  attach: Attach,
+  'catalog:refresh': CatalogRefresh,
   fleet: Fleet,
   'fleet:delete': FleetDelete,
   'fleet:list': FleetList,
   init: Init,
   logs: Logs,
+  metrics: Metrics,
   offer: Offer,
   ps: Ps,
   run: Run,
+  secret: Secret,
+  'secret:delete': SecretDelete,
+  'secret:get': SecretGet,
+  'secret:list': SecretList,
+  'secret:set': SecretSet,
   server: Server,
   stop: Stop,
   validate: Validate,

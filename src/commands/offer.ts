@@ -1,35 +1,93 @@
-import { Flags } from '@oclif/core';
+import { Errors, Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
+import type { SpotPolicy } from '../core/catalog/query.js';
 import { renderOffersTable } from '../ui/offers-table.js';
 import { BaseCommand } from './base.js';
 
+const TABLE_MAX_OFFERS = 50;
+const SPOT_FLAGS = { spot: 'spot', 'on-demand': 'on-demand', 'spot-auto': 'auto' } as const satisfies Record<string, SpotPolicy>;
+
+const maxPrice = Flags.custom<number>({
+  description: 'The maximum price per hour, in dollars.',
+  parse: async (input) => {
+    const n = Number(input);
+    if (input.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Errors.CLIError(`--max-price: expected a positive number of dollars, got ${JSON.stringify(input)}`);
+    return n;
+  },
+});
+
 export default class Offer extends BaseCommand {
   static override summary = 'List the offers: capacity a run could get from every configured backend.';
-  static override examples = ['dstack offer', 'dstack offer --gpu A100:80GB:2 --json', 'dstack offer --cpu 4.. --memory 16GB..'];
+  static override description =
+    'Cloud offers come from the backends configured in config.yml, priced from their catalogs (the date is printed); ' +
+    'a cloud named with --backend is listed from its catalog even when it is not configured. The table shows the ' +
+    `first ${TABLE_MAX_OFFERS} offers and --json all of them, unless --max-offers says otherwise.`;
+  static override examples = [
+    'dstack offer',
+    'dstack offer --backend aws --gpu A100 --json',
+    'dstack offer --gpu A100:80GB:2 --spot-auto --max-price 20',
+    'dstack offer --cpu 4.. --memory 16GB.. --region us-east-1 --region us-west-2',
+  ];
   static override flags = {
     gpu: Flags.string({ description: 'GPU requirement, e.g. 24GB.., A100:2, H100:80GB:8.' }),
     cpu: Flags.string({ description: 'CPU requirement, e.g. 4.. or 2..8.' }),
     memory: Flags.string({ description: 'Memory requirement, e.g. 16GB.. .' }),
     disk: Flags.string({ description: 'Disk requirement, e.g. 100GB.. .' }),
-    'max-offers': Flags.integer({ min: 1, default: 50, description: 'How many offers to show.' }),
-    json: Flags.boolean({ description: 'Print {offers: Offer[]} as JSON.' }),
+    backend: Flags.string({ char: 'b', multiple: true, description: 'Only offers of this backend (aws, gcp, ssh, local); repeatable.' }),
+    region: Flags.string({ char: 'r', multiple: true, description: 'Only offers in this region (a GCP zone works too); repeatable.' }),
+    'instance-type': Flags.string({ multiple: true, description: 'Only this instance type; repeatable.' }),
+    spot: Flags.boolean({ description: 'Only spot offers.' }),
+    'on-demand': Flags.boolean({ description: 'Only on-demand offers (the default).' }),
+    'spot-auto': Flags.boolean({ description: 'Spot and on-demand offers.' }),
+    'max-price': maxPrice(),
+    'max-offers': Flags.integer({ min: 1, description: `How many offers to show (table default ${TABLE_MAX_OFFERS}, --json default all).` }),
+    json: Flags.boolean({ description: 'Print {offers, total, catalogs} as JSON.' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Offer);
-    const query: Record<string, string> = {};
-    for (const key of ['gpu', 'cpu', 'memory', 'disk'] as const) {
-      const value = flags[key];
-      if (value !== undefined) query[key] = value;
-    }
+    const spotPolicy = spotPolicyOf(flags);
+    const max = flags['max-offers'];
     const client = await connectDaemon({ env: this.io.env });
     try {
-      const offers = await client.offers(query);
-      if (flags.json) return this.printJson({ offers });
-      if (offers.length === 0) return this.print('No matching offers.');
-      this.print(renderOffersTable(offers, { max: flags['max-offers'], painter: this.painter(), width: this.io.stdout.columns }));
+      const answer = await client.offers({
+        ...(flags.gpu !== undefined ? { gpu: flags.gpu } : {}),
+        ...(flags.cpu !== undefined ? { cpu: flags.cpu } : {}),
+        ...(flags.memory !== undefined ? { memory: flags.memory } : {}),
+        ...(flags.disk !== undefined ? { disk: flags.disk } : {}),
+        ...(flags.backend ? { backends: flags.backend } : {}),
+        ...(flags.region ? { regions: flags.region } : {}),
+        ...(flags['instance-type'] ? { instanceTypes: flags['instance-type'] } : {}),
+        ...(spotPolicy ? { spotPolicy } : {}),
+        ...(flags['max-price'] !== undefined ? { maxPrice: flags['max-price'] } : {}),
+        ...(max !== undefined ? { maxOffers: max } : {}),
+      });
+      for (const note of answer.notes) this.note(note);
+      const total = answer.total ?? answer.offers.length;
+      if (flags.json) return this.printJson({ offers: answer.offers, total, catalogs: answer.catalogs });
+      if (answer.offers.length === 0) return this.print('No matching offers.');
+      const table = renderOffersTable(answer.offers, {
+        max: max ?? TABLE_MAX_OFFERS,
+        total,
+        ...(answer.maxPrice !== undefined ? { maxPrice: answer.maxPrice } : {}),
+        catalogs: answer.catalogs,
+        painter: this.painter(),
+        width: this.io.stdout.columns,
+      });
+      this.print(table);
     } finally {
       await client.close();
     }
   }
+}
+
+/** dstack's three spot flags; more than one is a usage error naming them. */
+function spotPolicyOf(flags: Partial<Record<keyof typeof SPOT_FLAGS, boolean>>): SpotPolicy | undefined {
+  const given = (Object.keys(SPOT_FLAGS) as (keyof typeof SPOT_FLAGS)[]).filter((f) => flags[f]);
+  if (given.length > 1) {
+    const error = new Errors.CLIError(`--spot, --on-demand and --spot-auto are mutually exclusive; got ${given.map((f) => `--${f}`).join(' and ')}`);
+    // A usage error (exit 2), as oclif's own parse errors are.
+    throw Object.assign(error, { parse: {} });
+  }
+  return given[0] ? SPOT_FLAGS[given[0]] : undefined;
 }

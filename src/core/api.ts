@@ -13,15 +13,25 @@
  *   POST /api/runs/:name/stop {abort?}        → RunView
  *   GET  /api/runs/:name/logs?replica=N&follow=1&since=S → text/plain stream
  *   GET  /api/runs/:name/events               → text/event-stream of RunView snapshots on every change
+ *   GET  /api/runs/:name/metrics              → RunMetrics (each active replica sampled by its host's agent)
+ *   GET  /api/runs/:name/attach?replica=N     → AttachInfo (src/core/attach/api.ts); with `port=P` and
+ *                                               `Upgrade: dstack-attach` → 101, then raw bytes to port P of the replica
  *   POST /api/fleets/plan   FleetPlanRequest  → FleetPlan
  *   POST /api/fleets/apply  FleetApplyRequest → FleetView (at once; hosts are provisioned in the background)
  *   GET  /api/fleets?all=1                    → {fleets: FleetView[]}
  *   GET  /api/fleets/:name                    → FleetView (404 FLEET_NOT_FOUND)
  *   GET  /api/fleets/:name/events             → text/event-stream of FleetView snapshots on every change
  *   DELETE /api/fleets/:name                  → FleetView (terminating; hosts are cleaned in the background)
- *   GET  /api/offers                          → {offers: Offer[]}
+ *   GET  /api/offers?gpu=&cpu=&memory=&disk=&backend=&region=&instance_type=&spot_policy=&max_price=&max_offers=
+ *                                             → OffersResponse (src/core/catalog/query.ts reads the query)
+ *   POST /api/catalog/refresh CatalogRefreshRequest → CatalogRefreshResult
+ *   GET  /api/secrets                         → {secrets: SecretView[]} (names and dates, never values)
+ *   GET  /api/secrets/:name                   → SecretValue (the one answer with a value: `dstack secret get`)
+ *   PUT  /api/secrets/:name {value}           → SetSecretResult (created or replaced; 400 INVALID_SECRET_NAME)
+ *   DELETE /api/secrets/:name                 → SecretView (404 SECRET_NOT_FOUND)
  */
 import { z } from 'zod';
+import { ReplicaMetrics } from './model/agent-api.js';
 
 export const DEFAULT_SERVER_PORT = 3000;
 
@@ -49,6 +59,8 @@ export type Resources = z.infer<typeof Resources>;
 export const Offer = z.object({
   backend: z.string(),
   region: z.string(),
+  /** GCP: the zone of the region the offer is in (catalog rows are per zone). */
+  zone: z.string().optional(),
   instanceType: z.string(),
   resources: Resources,
   spot: z.boolean(),
@@ -60,6 +72,40 @@ export const Offer = z.object({
   instance: z.string().optional(),
 });
 export type Offer = z.infer<typeof Offer>;
+
+/** Where catalog offers' prices come from: `dstack offer` and the plan print the date. */
+export const CatalogInfo = z.object({
+  provider: z.string(),
+  /** ISO date of the prices (`2026-12-05`). */
+  date: z.string(),
+  /** `shipped`, or the file under DSTACK_HOME/server/catalog a refresh wrote. */
+  source: z.string(),
+});
+export type CatalogInfo = z.infer<typeof CatalogInfo>;
+
+/** Cheapest first; `total` and `maxPrice` are over every match, `offers` may be the first `max_offers` of them. */
+export const OffersResponse = z.object({
+  offers: z.array(Offer),
+  total: z.number().int().optional(),
+  maxPrice: z.number().optional(),
+  catalogs: z.array(CatalogInfo).default([]),
+  /** Said to the user on stderr (a backend named but not configured, a catalog that could not be read). */
+  notes: z.array(z.string()).default([]),
+});
+export type OffersResponse = z.infer<typeof OffersResponse>;
+
+export const CatalogRefreshRequest = z.object({
+  /** A gpuhunt-compatible base URL; absent = the clouds' own APIs (EC2 for aws). */
+  url: z.string().url().optional(),
+  /** Providers to refresh; absent = every provider dstack ships a catalog for (with `url`) or the configured ones. */
+  backends: z.array(z.string()).optional(),
+});
+export type CatalogRefreshRequest = z.infer<typeof CatalogRefreshRequest>;
+
+export const CatalogRefreshResult = z.object({
+  written: z.array(CatalogInfo.extend({ path: z.string(), rows: z.number().int(), version: z.string() })),
+});
+export type CatalogRefreshResult = z.infer<typeof CatalogRefreshResult>;
 
 export const ProbeView = z.object({ successStreak: z.number().int(), lastOk: z.boolean().optional(), readyAfter: z.number().int() });
 
@@ -82,6 +128,13 @@ export const ReplicaView = z.object({
   finishedAt: z.number().optional(),
   /** The replica group (`groups:`); absent for a service without groups. */
   group: z.string().optional(),
+  /** Why it ended, machine-readable (`unhealthy`, `scaled_down`, `container_exited_with_error`, …). */
+  reason: z.string().optional(),
+  /**
+   * Its probes failed `failure_threshold` times in a row after it was ready: `routed` while no other replica is
+   * ready, `replacing` once the grace period is over.
+   */
+  unhealthy: z.object({ since: z.number(), reason: z.string(), routed: z.boolean(), replacing: z.boolean() }).optional(),
 });
 export type ReplicaView = z.infer<typeof ReplicaView>;
 
@@ -136,6 +189,8 @@ export const PlanRequest = z.object({
   config: z.unknown(),
   configPath: z.string().optional(),
   repo: RepoInfo.optional(),
+  /** Key paths in `config` of values the CLI took from its caller: stored and shown masked (core/secrets/supplied.ts). */
+  secretPaths: z.array(z.array(z.union([z.string(), z.number()]))).optional(),
 });
 export type PlanRequest = z.infer<typeof PlanRequest>;
 
@@ -209,3 +264,28 @@ export const FleetPlan = z.object({
   currentFleet: FleetView.optional(),
 });
 export type FleetPlan = z.infer<typeof FleetPlan>;
+
+/** A replica as `dstack metrics` lists it: its figures when it runs and its host answered, else why not. */
+export const ReplicaMetricsView = z.object({
+  num: z.number().int(),
+  submission: z.number().int(),
+  group: z.string().optional(),
+  status: JobStatus,
+  backend: z.string().optional(),
+  instance: z.string().optional(),
+  metrics: ReplicaMetrics.optional(),
+  /** Why a running replica has no figures (its host did not answer, the container just exited). */
+  error: z.string().optional(),
+});
+export type ReplicaMetricsView = z.infer<typeof ReplicaMetricsView>;
+
+export const RunMetrics = z.object({
+  run: z.string(),
+  project: z.string(),
+  status: RunStatus,
+  /** The run's active replicas (the newest submission of each number), running or not. */
+  replicas: z.array(ReplicaMetricsView),
+});
+export type RunMetrics = z.infer<typeof RunMetrics>;
+
+export * from './secrets/api.js';

@@ -19,6 +19,8 @@ import { acquireDaemonLock } from './process/lock.js';
 import { createDaemonLogger, type Log } from './process/log.js';
 import type { ControlPlane } from './runs/control.js';
 import { createJsonStateStore, loadState } from './state/json-store.js';
+import { openSecretFile, secretsFileIn } from './secrets/file-store.js';
+import { secretValuesOf } from './runs/redact.js';
 
 export interface DaemonOptions extends ControlPlaneSettings {
   /** DSTACK_HOME; default from the environment (~/.dstack). */
@@ -53,7 +55,9 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const host = options.host ?? (env.DSTACK_SERVER_HOST || home.server.host || '127.0.0.1');
   const port = options.port ?? serverPortFromEnv(env) ?? home.server.port ?? DEFAULT_SERVER_PORT;
 
-  const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens)];
+  // Project secrets and the env values runs got from their callers join the tokens once they are loaded.
+  let runSecrets: () => string[] = () => [];
+  const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens), ...runSecrets()];
   const logger = createDaemonLogger(paths.logsDir, secrets, options.log, clock);
   const log = logger.log;
   const lifetime = new Lifetime(log);
@@ -67,13 +71,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     lifetime.add(() => release().catch(() => undefined));
     const store = createJsonStateStore(paths.stateFile, await loadState(paths.stateFile, clock), (e) => log(`state write failed: ${(e as Error).message}`));
     lifetime.add(() => store.flush());
+    const secretStore = await openSecretFile(secretsFileIn(paths.serverDir), clock);
+    runSecrets = () => [...secretStore.allValues(), ...store.runs().flatMap(secretValuesOf)];
     home = await loadOrCreateHomeConfig(paths.configFile);
 
     const startedAt = clock();
     const stats = new ServiceStats({ clock });
     const limiter = new RateLimiter();
     let url = '';
-    const plane = assembleControlPlane({ store, home, paths, env, clock, log, lifetime, stats, limiter, baseUrl: () => url, settings: options });
+    const plane = assembleControlPlane({ store, secrets: secretStore, home, paths, env, clock, log, lifetime, stats, limiter, baseUrl: () => url, settings: options });
     const server = assembleDataPlane({ plane, store, home: () => home, homeDir: paths.home, stats, limiter, clock, log, startedAt });
 
     // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents, and replicas are

@@ -3,6 +3,7 @@
  * CI jobs read as a history. The outcome rules (ready / failed) are shared with the Ink view.
  */
 import type { ReplicaView, RunView } from '../core/api.js';
+import { unhealthyText } from './replica-health.js';
 
 export type Outcome = { kind: 'waiting' } | { kind: 'ready' } | { kind: 'failed'; reason: string };
 
@@ -21,7 +22,10 @@ export function applyOutcome(run: RunView): Outcome {
 
 function replicaState(r: ReplicaView): string {
   const status = r.statusMessage && r.statusMessage !== r.status ? `${r.status} (${r.statusMessage})` : r.status;
-  return r.status === 'running' ? `${status}${r.ready ? ', ready' : ', waiting for probes'}` : status;
+  if (r.status === 'running' && r.unhealthy) return `${status}, ${unhealthyText(r)}`;
+  if (r.status === 'running') return `${status}${r.ready ? ', ready' : ', waiting for probes'}`;
+  // The record keeps why it was unhealthy: the line of its stop says what it was replaced for.
+  return r.reason === 'unhealthy' && r.unhealthy ? `${status}, replaced: ${r.unhealthy.reason}` : status;
 }
 
 const key = (r: ReplicaView) => `${r.num}/${r.submission}`;

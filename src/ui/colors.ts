@@ -58,6 +58,7 @@ const STATUS_TONES: Readonly<Record<string, Tone>> = {
   'no fleets': 'gold',
   interrupted: 'gold',
   unreachable: 'gold',
+  unhealthy: 'gold',
   terminated: 'grey',
   done: 'grey',
   stopped: 'grey',

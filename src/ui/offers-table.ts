@@ -3,7 +3,7 @@
  * PRICE  <availability>`, rows after the first dimmed, a `...` row and "Shown N of M offers, $X max" when cut.
  * The local backend reads `local (docker)` or `local (processes)` so a user sees where replicas will run.
  */
-import type { Offer, Resources } from '../core/api.js';
+import type { CatalogInfo, Offer, Resources } from '../core/api.js';
 import type { Painter } from './colors.js';
 import { renderTable, type Column, type Row } from './table.js';
 
@@ -49,6 +49,10 @@ export interface OffersTableOptions {
   max?: number;
   /** Offers that exist in all, when `offers` is already a prefix of them. */
   total?: number;
+  /** The highest price of all of them (dstack's "$X max"), when `offers` is a prefix; else taken from `offers`. */
+  maxPrice?: number;
+  /** Where cloud prices come from: a `Prices of …` line under the table. */
+  catalogs?: readonly CatalogInfo[];
   painter?: Painter;
   width?: number;
 }
@@ -83,9 +87,18 @@ export function renderOffersTable(offers: readonly Offer[], opts: OffersTableOpt
   }));
   if (total > shown.length) rows.push({ dim: true, cells: ['...'] });
   const lines = [renderTable(columns(fleets), rows, { ...(opts.painter ? { painter: opts.painter } : {}), ...(opts.width ? { width: opts.width } : {}) })];
+  const footer: string[] = [];
   if (total > shown.length) {
-    const maxPrice = Math.max(...offers.map((o) => o.price));
-    lines.push('', `Shown ${shown.length} of ${total} offers, ${formatPrice(maxPrice)} max`);
+    const maxPrice = opts.maxPrice ?? offers.reduce((max, o) => Math.max(max, o.price), 0);
+    footer.push(`Shown ${shown.length} of ${total} offers, ${formatPrice(maxPrice)} max`);
   }
+  if (opts.catalogs && opts.catalogs.length > 0) footer.push(pricesLine(opts.catalogs));
+  if (footer.length > 0) lines.push('', ...footer);
   return lines.join('\n');
+}
+
+/** `Prices of 2026-12-05 (aws, shipped catalog)`: which day the cloud prices are from, per catalog. */
+export function pricesLine(catalogs: readonly CatalogInfo[]): string {
+  const parts = catalogs.map((c) => `${c.date} (${c.provider}, ${c.source === 'shipped' ? 'shipped catalog' : c.source})`);
+  return `Prices of ${parts.join(', ')}`;
 }

@@ -2,11 +2,13 @@
  * The runs table of `dstack ps` and of the apply progress (reference/dstack-notes.md §6.2). A run with one
  * replica is one merged row; otherwise a run row and indented `replica=N` rows. `-v` swaps GPU for RESOURCES +
  * INSTANCE TYPE and adds PROBES, ERROR, REPLICAS (current/desired), RPS and MODEL. A run with replica groups has
- * `group=G replica=N` rows, and with `-v` a row per group (its REPLICAS and RPS) above its replicas.
+ * `group=G replica=N` rows, and with `-v` a row per group (its REPLICAS and RPS) above its replicas. A running replica
+ * whose probes fail after it was ready shows `unhealthy`, and with `-v` why in ERROR.
  */
 import { JobStatus, RunStatus, type GroupView, type ReplicaView, type RunView } from '../core/api.js';
 import { isFinal, isRunFinished } from '../core/reconcile/index.js';
 import { statusTone, type Painter } from './colors.js';
+import { unhealthyText } from './replica-health.js';
 import { formatBackend, formatGpus, formatPrice, formatResources } from './offers-table.js';
 import { renderTable, type Cell, type Column, type Row } from './table.js';
 import { formatAgo } from './time.js';
@@ -43,6 +45,9 @@ export function formatProbes(r: ReplicaView): string {
 const STATUS_NAMES = new Set([...RunStatus.options, ...JobStatus.options]);
 const statusText = (status: string, message: string | undefined) => (message && !STATUS_NAMES.has(message as never) ? message : status);
 const statusCell = (text: string): Cell => ({ text, ...(statusTone(text) ? { tone: statusTone(text)! } : {}) });
+const replicaStatus = (r: ReplicaView): string => (r.unhealthy && r.status === 'running' ? 'unhealthy' : statusText(r.status, r.statusMessage));
+
+const replicaError = (r: ReplicaView | undefined): string => r?.error ?? (r?.unhealthy && r.status === 'running' ? unhealthyText(r) : '');
 const price = (r: ReplicaView | undefined) =>
   r?.backend === undefined ? '' : r.backend === 'local' || r.backend === 'remote' || r.backend === 'ssh' ? formatPrice(0) : '-';
 
@@ -66,7 +71,7 @@ function runRows(run: RunView, opts: RunsTableOptions): Row[] {
   const merged = replicas.length <= 1 && run.desiredReplicas <= 1;
   const only = merged ? replicas[0] : undefined;
   const current = run.replicas.filter((r) => r.status === 'running').length;
-  const runStatus = statusCell(statusText(run.status, run.statusMessage));
+  const runStatus = statusCell(only?.unhealthy && run.status === 'running' ? replicaStatus(only) : statusText(run.status, run.statusMessage));
   const dim = isRunFinished(run);
   const runRow: Row = {
     dim,
@@ -76,7 +81,7 @@ function runRows(run: RunView, opts: RunsTableOptions): Row[] {
       runStatus,
       ...(verbose ? [only ? formatProbes(only) : ''] : []),
       formatAgo(run.submittedAt, opts.now),
-      ...(verbose ? [run.error ?? only?.error ?? '', `${current}/${run.desiredReplicas}`, run.rps === undefined ? '' : run.rps.toFixed(1), run.model?.name ?? ''] : []),
+      ...(verbose ? [run.error ?? replicaError(only), `${current}/${run.desiredReplicas}`, run.rps === undefined ? '' : run.rps.toFixed(1), run.model?.name ?? ''] : []),
     ],
   };
   if (merged && !run.groups) return [runRow];
@@ -85,10 +90,10 @@ function runRows(run: RunView, opts: RunsTableOptions): Row[] {
     cells: [
       label,
       ...replicaCells(r, verbose),
-      statusCell(statusText(r.status, r.statusMessage)),
+      statusCell(replicaStatus(r)),
       ...(verbose ? [formatProbes(r)] : []),
       formatAgo(r.submittedAt, opts.now),
-      ...(verbose ? [r.error ?? '', '', '', ''] : []),
+      ...(verbose ? [replicaError(r), '', '', ''] : []),
     ],
   });
   if (!run.groups) return [runRow, ...replicas.map((r) => replicaRow(r, `  replica=${r.num}`))];

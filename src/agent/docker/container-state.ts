@@ -12,6 +12,16 @@ export function hostPortOf(info: Inspect, port: number): number | undefined {
   return Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined;
 }
 
+/**
+ * The container's address on its Docker network (a bridge only the host reaches). Ports are not published beyond
+ * the service port, so this is how `dstack attach` reaches the others without exposing anything off the host.
+ */
+export function containerAddress(info: Inspect): string | undefined {
+  const settings = info.NetworkSettings;
+  if (settings?.IPAddress) return settings.IPAddress;
+  return Object.values(settings?.Networks ?? {}).find((n) => n?.IPAddress)?.IPAddress || undefined;
+}
+
 const parseTime = (s: string | undefined): number | undefined => {
   const t = s ? Date.parse(s) : NaN;
   return Number.isNaN(t) || t <= 0 ? undefined : t;
@@ -55,7 +65,8 @@ export function adoptedState(info: Inspect, lastLines: string[]): ReplicaState |
   };
   if (info.State.Running) {
     const hostPort = summary.port ? hostPortOf(info, summary.port) : undefined;
-    return { ...base, phase: 'running', ...(hostPort ? { hostPort } : {}) };
+    const address = containerAddress(info);
+    return { ...base, phase: 'running', ...(hostPort ? { hostPort } : {}), ...(address ? { address } : {}) };
   }
   return { ...base, ...exitedPatch(exitInfo(info, lastLines)) };
 }

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { LABELS, type ReplicaSpec, type ReplicaState } from '../../core/model/agent-api.js';
 import { AgentError } from '../errors.js';
 import type { ExitInfo, LogOptions, ReplicaRuntime, RuntimeHooks } from '../replicas/runtime.js';
-import { adoptedState, exitInfo, hostPortOf } from './container-state.js';
+import { adoptedState, containerAddress, exitInfo, hostPortOf } from './container-state.js';
 import { createOptions } from './create-options.js';
 import { isEngineUnreachable, mapDockerError } from './errors.js';
 import { DockerLogDemuxer, demuxBuffer, lastLines } from './logs.js';
@@ -63,10 +63,12 @@ export class DockerRuntime implements ReplicaRuntime {
       throw mapDockerError(e, 'other');
     });
     const startedAt = Date.parse(info.State.StartedAt);
+    const address = containerAddress(info);
     return {
       phase: 'running',
       containerId: info.Id,
       hostPort: hostPortOf(info, spec.port),
+      ...(address ? { address } : {}),
       startedAt: Number.isNaN(startedAt) ? this.opts.now() : startedAt,
     };
   }

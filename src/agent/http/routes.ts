@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { AgentHealth, HostInfo } from '../../core/model/agent-api.js';
+import type { AgentHealth, HostInfo, ReplicaMetrics } from '../../core/model/agent-api.js';
 import { pruneArchives, type ArchiveStore } from '../archives/store.js';
 import { isTerminal } from '../replicas/registry.js';
 import { AgentError } from '../errors.js';
@@ -18,10 +18,13 @@ export interface RouteContext {
   docker: () => { available: boolean; error?: string };
   timers: Timers;
   archives: ArchiveStore;
+  /** Samples a replica's CPU, memory and GPUs on request (src/agent/metrics). */
+  metrics: (id: string) => Promise<ReplicaMetrics>;
 }
 
 const REPLICA = /^\/api\/replicas\/([^/]+)$/;
 const REPLICA_LOGS = /^\/api\/replicas\/([^/]+)\/logs$/;
+const REPLICA_METRICS = /^\/api\/replicas\/([^/]+)\/metrics$/;
 const ARCHIVE = /^\/api\/archives\/([^/]+)$/;
 /** Archives unused for a week are deleted from the host when a new one arrives. */
 const ARCHIVE_MAX_AGE_MS = 7 * 24 * 3600_000;
@@ -63,6 +66,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
     if ((m = REPLICA_LOGS.exec(path)) && method === 'GET') {
       return await streamLogs(req, res, ctx, decodeURIComponent(m[1] as string), url);
     }
+    if ((m = REPLICA_METRICS.exec(path)) && method === 'GET') return sendJson(res, 200, await ctx.metrics(decodeURIComponent(m[1] as string)));
     if ((m = ARCHIVE.exec(path)) && (method === 'GET' || method === 'HEAD' || method === 'PUT')) {
       return await archive(req, res, ctx, method, decodeURIComponent(m[1] as string));
     }

@@ -5,6 +5,7 @@
 import type { Offer } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import type { AgentConnection, Backend, Requirements } from '../backend.js';
+import { connectTcp } from '../tcp.js';
 import { ensureLocalAgent, type LocalAgent } from './agent-process.js';
 import { localOffer } from './offers.js';
 
@@ -40,6 +41,7 @@ export class LocalBackend implements Backend {
       instance,
       client: agent.client,
       replicaOrigin: (hostPort) => ({ origin: `http://127.0.0.1:${hostPort}` }),
+      openTcp: (host, port) => connectTcp(host, port),
       close: async () => {},
     };
   }

@@ -17,6 +17,13 @@ export interface Endpoint {
   port: number;
   user: string;
   identityFile: string;
+  /** known_hosts name of its key instead of `[host]:port` (cloud instances: the instance id). */
+  hostKeyAlias?: string;
+}
+
+/** The name a host's key is stored under in known_hosts. */
+export function hostKeyName(end: Pick<Endpoint, 'hostname' | 'port' | 'hostKeyAlias'>): string {
+  return end.hostKeyAlias ?? hostPattern(end.hostname, end.port);
 }
 
 export interface ConnectOptions {
@@ -25,7 +32,7 @@ export interface ConnectOptions {
   /** ssh2 keepalive: a dead host is noticed after interval × countMax. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
-  /** A host key was accepted: `stored` on first contact, `known` when it matched (`host` is `[host]:port` or `host`). */
+  /** A host key was accepted: `stored` on first contact, `known` when it matched (`host` is its hostKeyName). */
   onHostKey?: (host: string, status: 'known' | 'stored', fingerprint: string) => void;
   signal?: AbortSignal;
 }
@@ -36,7 +43,7 @@ export interface SshConnection {
   end(): void;
 }
 
-export async function openSsh(target: Pick<SshTarget, 'hostname' | 'port' | 'user' | 'identityFile' | 'proxyJump'>, options: ConnectOptions): Promise<SshConnection> {
+export async function openSsh(target: Pick<SshTarget, 'hostname' | 'port' | 'user' | 'identityFile' | 'proxyJump' | 'hostKeyAlias'>, options: ConnectOptions): Promise<SshConnection> {
   if (!target.proxyJump) {
     const client = await connectOne(target, options);
     return { client, end: () => client.end() };
@@ -123,10 +130,10 @@ function connectOne(end: Endpoint, options: ConnectOptions, sock?: Duplex): Prom
           keepaliveCountMax: options.keepaliveCountMax ?? 3,
           ...(sock ? { sock } : {}),
           hostVerifier: (blob: Buffer, verify: (ok: boolean) => void) => {
-            options.knownHosts.check(end.hostname, end.port, blob).then(
+            options.knownHosts.check(end.hostname, end.port, blob, end.hostKeyAlias).then(
               (check) => {
                 if (check.status === 'changed') refused = check.error;
-                else options.onHostKey?.(where, check.status, check.fingerprint);
+                else options.onHostKey?.(hostKeyName(end), check.status, check.fingerprint);
                 verify(check.status !== 'changed');
               },
               (e: unknown) => {

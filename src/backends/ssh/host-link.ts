@@ -7,8 +7,8 @@
 import type { Client } from 'ssh2';
 import type { DstackError } from '../../core/errors.js';
 import type { SshTarget } from '../../core/fleets/types.js';
-import { openSsh, type SshConnection } from './connect.js';
-import { hostPattern, type KnownHosts } from './known-hosts.js';
+import { hostKeyName, openSsh, type SshConnection } from './connect.js';
+import type { KnownHosts } from './known-hosts.js';
 
 export type HostKeyListener = (host: string, status: 'known' | 'stored', fingerprint: string) => void;
 
@@ -68,7 +68,7 @@ export class HostLink {
   }
 
   private async open(signal?: AbortSignal, onHostKey?: HostKeyListener): Promise<Client> {
-    const self = hostPattern(this.target.hostname, this.target.port);
+    const self = hostKeyName(this.target);
     const connection = await openSsh(this.target, {
       knownHosts: this.options.knownHosts,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 5_000,

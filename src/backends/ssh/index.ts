@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import type { ClientChannel } from 'ssh2';
 import type { Agent } from 'undici';
 import type { Offer } from '../../core/api.js';
 import { DstackError, InternalError, UserError } from '../../core/errors.js';
@@ -21,11 +22,13 @@ import { KnownHosts } from './known-hosts.js';
 import { sshOffer, type HostSnapshot } from './offers.js';
 import { exec, shq } from './remote.js';
 import { TokenStore } from './tokens.js';
-import { tunnelDispatcher } from './tunnel.js';
+import { ChannelSocket, openChannel, tunnelDispatcher } from './tunnel.js';
 
 export interface SshBackendOptions {
   /** DSTACK_HOME/server/known_hosts */
   knownHostsPath: string;
+  /** The KnownHosts of that file when another backend uses it too (one write queue per file). */
+  knownHosts?: KnownHosts;
   /** Where per-host tokens are kept; default `ssh/` beside knownHostsPath (DSTACK_HOME/server/ssh). */
   stateDir?: string;
   /** The dstack-agent binary to install; default: DSTACK_AGENT_BINARY, beside the SEA binary, or dist/bin. */
@@ -64,7 +67,7 @@ export class SshBackend implements Backend, Provisioner {
   private readonly version: string;
 
   constructor(private readonly options: SshBackendOptions) {
-    this.knownHosts = new KnownHosts(options.knownHostsPath);
+    this.knownHosts = options.knownHosts ?? new KnownHosts(options.knownHostsPath);
     this.tokens = new TokenStore(options.stateDir ?? join(dirname(options.knownHostsPath), 'ssh'));
     this.agentPort = options.agentPort ?? AGENT_DEFAULT_PORT;
     this.remoteDir = options.remoteDir ?? '.dstack/agent';
@@ -209,6 +212,8 @@ export class SshBackend implements Backend, Provisioner {
       instance,
       client: agent,
       replicaOrigin: (hostPort) => ({ origin: `http://127.0.0.1:${hostPort}`, dispatcher }),
+      // A channel of the same connection: nothing on the host listens beyond loopback for it.
+      openTcp: async (host, port) => new ChannelSocket((await openChannel(state.link.current(), instance, port, 10_000, host)) as ClientChannel),
       // The SSH connection is shared by every user of this host; it closes with setTargets/teardown/close.
       close: async () => {},
     };
@@ -228,9 +233,14 @@ export class SshBackend implements Backend, Provisioner {
     return state.agent;
   }
 
-  /** Stable per host and per install directory, never shared between hosts: the agent adopts containers by it. */
+  /**
+   * Stable per host and per install directory, never shared between hosts: the agent adopts containers by it. A
+   * host with a key alias (a cloud instance) is that instance, whatever address it has: the next VM at the same
+   * address must not adopt this one's containers.
+   */
   private agentId(t: SshTarget): string {
-    return `ssh-${createHash('sha256').update(`${t.user}@${t.hostname}:${t.port}/${this.remoteDir}`).digest('hex').slice(0, 12)}`;
+    const host = t.hostKeyAlias ?? `${t.user}@${t.hostname}:${t.port}`;
+    return `ssh-${createHash('sha256').update(`${host}/${this.remoteDir}`).digest('hex').slice(0, 12)}`;
   }
 
   private stateFor(target: SshTarget): HostState {

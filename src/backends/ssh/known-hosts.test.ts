@@ -61,4 +61,24 @@ describe('KnownHosts', () => {
     await Promise.all([1, 2, 3, 4].map((i) => many.check(`h${i}`, 22, blob('ssh-ed25519', i))));
     expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(4);
   });
+
+  it('keys a host by its alias when one is given, so a new key at a reused address is a new entry, not a changed key', async () => {
+    const kh = new KnownHosts(file);
+    const first = blob('ssh-ed25519', 1);
+    const next = blob('ssh-ed25519', 2);
+    expect((await kh.check('10.0.0.5', 22, first, 'i-0aaa')).status).toBe('stored');
+    expect((await kh.check('10.0.0.5', 22, next, 'i-0bbb')).status).toBe('stored');
+    expect((await kh.check('10.0.0.5', 22, next, 'i-0aaa')).status).toBe('changed');
+    expect(await readFile(file, 'utf8')).toBe(`i-0aaa ssh-ed25519 ${first.toString('base64')}\ni-0bbb ssh-ed25519 ${next.toString('base64')}\n`);
+  });
+
+  it('forgets every key of a name (plain, with a port, in a host list) and nothing else', async () => {
+    const key = (i: number) => blob('ssh-ed25519', i).toString('base64');
+    await writeFile(file.replace('server/known_hosts', 'kh'), `# i-0aaa\ni-0aaa ssh-ed25519 ${key(1)}\n[i-0aaa]:2222 ssh-ed25519 ${key(2)}\nother,i-0aaa ssh-rsa ${key(3)}\ni-0aaab ssh-ed25519 ${key(4)}\n`);
+    const kh = new KnownHosts(file.replace('server/known_hosts', 'kh'));
+    await kh.forget('i-0aaa');
+    expect(await readFile(file.replace('server/known_hosts', 'kh'), 'utf8')).toBe(`# i-0aaa\ni-0aaab ssh-ed25519 ${key(4)}\n`);
+    expect((await kh.check('10.0.0.5', 22, blob('ssh-ed25519', 9), 'i-0aaa')).status).toBe('stored');
+    await new KnownHosts(path.join(dir, 'absent')).forget('i-0aaa');
+  });
 });

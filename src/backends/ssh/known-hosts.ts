@@ -2,7 +2,7 @@
  * The daemon's own known_hosts (DSTACK_HOME/server/known_hosts, OpenSSH format, 0600): trust on first contact,
  * then refuse any other key for that host (dstack-notes §5: the server talks to hosts only over SSH, so a changed
  * key is a man in the middle until the user says otherwise). Writes go through one queue: several hosts are
- * provisioned at once and each appends a line.
+ * provisioned at once and each appends a line; backends sharing the file must share one KnownHosts for that reason.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -36,15 +36,33 @@ export class KnownHosts {
 
   constructor(readonly file: string) {}
 
-  /** Trusts `blob` on first contact (storing it) or when it is the stored key; a different key is an error. */
-  check(host: string, port: number, blob: Buffer): Promise<HostKeyCheck> {
-    const next = this.queue.then(() => this.checkNow(host, port, blob));
+  /**
+   * Trusts `blob` on first contact (storing it) or when it is the stored key; a different key is an error. With
+   * `alias` (OpenSSH's HostKeyAlias) the key is stored and looked up under that name instead of `[host]:port`.
+   */
+  check(host: string, port: number, blob: Buffer, alias?: string): Promise<HostKeyCheck> {
+    return this.serial(() => this.checkNow(alias ?? hostPattern(host, port), blob));
+  }
+
+  /**
+   * Removes every key stored for `name` (an alias, a host, or `[host]:port`): a terminated cloud instance's key must
+   * not pile up, and must not be trusted for whatever gets its name next.
+   */
+  forget(name: string): Promise<void> {
+    return this.serial(async () => {
+      const lines = await this.lines();
+      const kept = lines.filter((l) => !matches(l, name) && !matchesAnyPort(l, name));
+      if (kept.length !== lines.length) await writeFileAtomic(this.file, kept.map((l) => `${l}\n`).join(''));
+    });
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async checkNow(host: string, port: number, blob: Buffer): Promise<HostKeyCheck> {
-    const pattern = hostPattern(host, port);
+  private async checkNow(pattern: string, blob: Buffer): Promise<HostKeyCheck> {
     const lines = await this.lines();
     const type = keyType(blob);
     const presented = blob.toString('base64');
@@ -78,4 +96,10 @@ function matches(line: string, pattern: string): boolean {
   if (line.startsWith('#')) return false;
   const hosts = line.split(/\s+/)[0] ?? '';
   return hosts.split(',').includes(pattern);
+}
+
+function matchesAnyPort(line: string, host: string): boolean {
+  if (line.startsWith('#')) return false;
+  const hosts = line.split(/\s+/)[0] ?? '';
+  return hosts.split(',').some((h) => h.startsWith(`[${host}]:`));
 }

@@ -74,26 +74,27 @@ export class ChannelSocket extends Duplex {
 }
 
 /**
- * Opens a channel to 127.0.0.1:port on the host of `client` (undefined while the host is unreachable). A custom
- * undici connector gets no connect timeout of its own, and a host that died but whose keepalives have not run out
- * yet never answers the open: `timeoutMs` bounds it, and a channel that opens after that is closed at once.
+ * Opens a channel to 127.0.0.1:port (or `host:port`, as the host sees it) on the host of `client` (undefined while the
+ * host is unreachable). A custom undici connector gets no connect timeout of its own, and a host that died but whose
+ * keepalives have not run out yet never answers the open: `timeoutMs` bounds it, and a channel that opens after that
+ * is closed at once.
  */
-export function openChannel(client: Client | undefined, instance: string, port: number, timeoutMs = 10_000): Promise<Duplex> {
+export function openChannel(client: Client | undefined, instance: string, port: number, timeoutMs = 10_000, host = '127.0.0.1'): Promise<Duplex> {
   if (!client) return Promise.reject(new TunnelError('EHOSTUNREACH', `${instance} is unreachable over SSH`));
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      reject(new TunnelError('EHOSTUNREACH', `${instance}: opening an SSH channel to 127.0.0.1:${port} timed out after ${timeoutMs / 1000} s`));
+      reject(new TunnelError('EHOSTUNREACH', `${instance}: opening an SSH channel to ${host}:${port} timed out after ${timeoutMs / 1000} s`));
     }, timeoutMs);
     try {
-      client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, channel) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
         clearTimeout(timer);
         if (timedOut) return void channel?.close();
         if (!err) return resolve(channel);
         const refused = (err as Error & { reason?: number }).reason === SSH_OPEN_CONNECT_FAILED;
         reject(
-          new TunnelError(refused ? 'ECONNREFUSED' : 'EHOSTUNREACH', `${instance}: nothing answers on 127.0.0.1:${port} (${err.message})`, {
+          new TunnelError(refused ? 'ECONNREFUSED' : 'EHOSTUNREACH', `${instance}: nothing answers on ${host}:${port} (${err.message})`, {
             cause: err,
           }),
         );

@@ -41,6 +41,8 @@ export interface Catalog {
 /** The profile fields that narrow offers (service, fleet or `dstack offer` flags). */
 export interface OfferFilters {
   requirements: Requirements;
+  /** `resources.cpu` with an architecture (`arm:8`): only rows of that `cpu_arch`. */
+  cpuArch?: 'x86' | 'arm';
   backends?: readonly string[];
   regions?: readonly string[];
   instanceTypes?: readonly string[];

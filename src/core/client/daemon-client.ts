@@ -4,7 +4,13 @@
  */
 import type { z } from 'zod';
 import { DstackError, InternalError } from '../errors.js';
-import { FleetPlan, FleetView, Health, Offer, RunPlan, RunView, type ApplyRequest, type FleetApplyRequest, type FleetPlanRequest, type PlanRequest } from '../api.js';
+import { CatalogRefreshResult, FleetPlan, FleetView, Health, OffersResponse, RunMetrics, RunPlan, RunView, type ApplyRequest, type FleetApplyRequest, type FleetPlanRequest, type PlanRequest } from '../api.js';
+import type { Socket } from 'node:net';
+import { AttachInfo } from '../attach/api.js';
+import { SecretValue, SecretView, SetSecretResult } from '../api.js';
+import { openAttachTunnel } from './attach-tunnel.js';
+import { offerQueryString, type OfferQueryInput } from '../catalog/query.js';
+import type { CatalogRefreshRequest } from '../api.js';
 import { parseSse } from './sse.js';
 import type { Transport } from './transport.js';
 
@@ -46,10 +52,15 @@ export class DaemonClient {
     return check(RunView, await this.transport.json('POST', `/api/runs/${encodeURIComponent(name)}/stop`, { abort }), 'stop');
   }
 
-  async offers(query: Record<string, string> = {}): Promise<Offer[]> {
-    const qs = new URLSearchParams(query).toString();
-    const body = await this.transport.json<{ offers?: unknown }>('GET', `/api/offers${qs ? `?${qs}` : ''}`);
-    return (Array.isArray(body.offers) ? body.offers : []).map((o) => check(Offer, o, 'offers'));
+  /** Offers cheapest first, with the catalogs their prices come from (only the filters given are sent). */
+  async offers(query: OfferQueryInput = {}): Promise<OffersResponse> {
+    const qs = offerQueryString(query);
+    return check(OffersResponse, await this.transport.json('GET', `/api/offers${qs ? `?${qs}` : ''}`), 'offers');
+  }
+
+  /** Fetches fresh catalogs into DSTACK_HOME/server/catalog (the daemon does it: it holds the clouds' credentials). */
+  async refreshCatalog(req: CatalogRefreshRequest): Promise<CatalogRefreshResult> {
+    return check(CatalogRefreshResult, await this.transport.json('POST', '/api/catalog/refresh', req), 'catalog refresh');
   }
 
   /** Raw log bytes of one replica, as the agent stored them (never re-encoded). */
@@ -60,6 +71,22 @@ export class DaemonClient {
     if (q.since !== undefined) qs.set('since', String(q.since));
     const query = qs.toString();
     return (await this.transport.stream(`/api/runs/${encodeURIComponent(name)}/logs${query ? `?${query}` : ''}`, signal)).body;
+  }
+
+  /** Which replica `dstack attach` gets (`replica` undefined: the first running one) and the run's service port. */
+  async attachInfo(name: string, replica?: number): Promise<AttachInfo> {
+    const qs = replica === undefined ? '' : `?replica=${replica}`;
+    return check(AttachInfo, await this.transport.json('GET', `/api/runs/${encodeURIComponent(name)}/attach${qs}`), 'attach');
+  }
+
+  /** A raw stream to `port` of replica `replica`, through the daemon (it holds the hosts' connections). */
+  openAttach(name: string, replica: number, port: number): Promise<Socket> {
+    return openAttachTunnel(this.transport.opts, `/api/runs/${encodeURIComponent(name)}/attach?replica=${replica}&port=${port}`);
+  }
+
+  /** CPU, memory and GPUs of each active replica, sampled by the agents now (takes about a second). */
+  async runMetrics(name: string, signal?: AbortSignal): Promise<RunMetrics> {
+    return check(RunMetrics, await this.transport.json('GET', `/api/runs/${encodeURIComponent(name)}/metrics`, undefined, signal), 'metrics');
   }
 
   /** RunView snapshots on every change, until the daemon ends the stream or `signal` aborts. */
@@ -143,6 +170,25 @@ export class DaemonClient {
       yield await this.getFleet(name);
       await abortableSleep(pollMs, signal);
     }
+  }
+
+  /** The project's secrets: names and dates only. */
+  async listSecrets(): Promise<SecretView[]> {
+    const body = await this.transport.json<{ secrets?: unknown }>('GET', '/api/secrets');
+    return (Array.isArray(body.secrets) ? body.secrets : []).map((x) => check(SecretView, x, 'secrets'));
+  }
+
+  /** One secret with its value (`dstack secret get`). */
+  async getSecret(name: string): Promise<SecretValue> {
+    return check(SecretValue, await this.transport.json('GET', `/api/secrets/${encodeURIComponent(name)}`), 'secret');
+  }
+
+  async setSecret(name: string, value: string): Promise<SetSecretResult> {
+    return check(SetSecretResult, await this.transport.json('PUT', `/api/secrets/${encodeURIComponent(name)}`, { value }), 'secret set');
+  }
+
+  async deleteSecret(name: string): Promise<SecretView> {
+    return check(SecretView, await this.transport.json('DELETE', `/api/secrets/${encodeURIComponent(name)}`), 'secret delete');
   }
 
   /** The admin token: the CLI shows it to the user only on a terminal (apply's auth hint). */

@@ -11,8 +11,6 @@ export interface UnsupportedField {
   message: string;
 }
 
-const SECRET = /\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}/;
-
 const notYet = (path: string, what: string): UnsupportedField => ({ path, message: `\`${path}\` is not supported yet (${what})` });
 
 /**
@@ -33,13 +31,6 @@ function serviceFields(config: ServiceConfig, raw: unknown): UnsupportedField[] 
     out.push(notYet(`${groupsKey}[${i}].router`, what));
   });
   if (config.backend_options !== undefined) out.push(backendOptions());
-  // Left unresolved, the container would get the literal `${{ secrets.X }}` text as the value.
-  for (const [name, value] of Object.entries(config.env)) {
-    if (typeof value === 'string') out.push(...secret(`env.${name}`, value));
-  }
-  if (config.registry_auth) {
-    out.push(...secret('registry_auth.username', config.registry_auth.username), ...secret('registry_auth.password', config.registry_auth.password));
-  }
   return out;
 }
 
@@ -54,11 +45,6 @@ function fleetFields(config: FleetConfig): UnsupportedField[] {
 
 function backendOptions(): UnsupportedField {
   return notYet('backend_options', 'dstack filters and orders Vast.ai offers with them; there is no Vast.ai backend');
-}
-
-function secret(path: string, value: string): UnsupportedField[] {
-  const m = SECRET.exec(value);
-  return m ? [{ path, message: `\`\${{ secrets.${m[1]} }}\` in \`${path}\` is not supported yet (dstack replaces it with the project secret \`${m[1]}\`)` }] : [];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

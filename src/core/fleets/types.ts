@@ -22,6 +22,11 @@ export interface SshTarget {
   identityFile: string;
   proxyJump?: SshJump;
   internalIp?: string;
+  /**
+   * The name its host key is stored under in known_hosts instead of `[host]:port` (OpenSSH's HostKeyAlias): cloud
+   * instances use their instance id, because clouds hand the same address to the next VM, which has another key.
+   */
+  hostKeyAlias?: string;
   /** Equal shares the host is split into (1 = whole host); `auto` resolves to the GPU count (min 1) once known. */
   blocks: number | 'auto';
 }

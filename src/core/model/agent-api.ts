@@ -9,6 +9,7 @@
  *   GET    /api/replicas                   → {replicas: ReplicaState[]}
  *   GET    /api/replicas/:id               → ReplicaState (404 UNKNOWN_REPLICA)
  *   GET    /api/replicas/:id/logs?follow=1&since=<unix seconds>   → text/plain stream
+ *   GET    /api/replicas/:id/metrics       → ReplicaMetrics, sampled on request (409 REPLICA_NOT_RUNNING)
  *   DELETE /api/replicas/:id?timeout=<s>   → ReplicaState after stop (graceful: SIGTERM, timeout, kill); idempotent
  *   GET    /api/events                     → text/event-stream of AgentEvent (`data: <json>\n\n`), first a snapshot
  *   GET    /api/archives/:sha256           → 204 stored, 404 not (issue 8)
@@ -152,6 +153,11 @@ export const ReplicaState = z.object({
   phase: ReplicaPhase,
   /** Host port on 127.0.0.1 where the service answers (set once running). */
   hostPort: z.number().int().optional(),
+  /**
+   * Docker: the container's address on its network, reachable from the host only (`dstack attach` reaches ports
+   * other than the published one there). Absent for processes, which listen on the host itself.
+   */
+  address: z.string().optional(),
   containerId: z.string().optional(),
   pid: z.number().int().optional(),
   exitCode: z.number().int().optional(),
@@ -173,3 +179,40 @@ export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('docker'), available: z.boolean(), error: z.string().optional() }),
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
+
+/** One GPU assigned to a replica, as the host's SMI tool reports it right now. */
+export const GpuMetrics = z.object({
+  /** The host's index of the GPU (nvidia-smi `index`, amd-smi `gpu`). */
+  index: z.number().int().nonnegative(),
+  /** The id the replica was given (NVIDIA UUID, AMD render node). */
+  id: z.string(),
+  /** Each figure is absent when the tool cannot read it (`[N/A]`: utilisation of a GPU in MIG mode). */
+  utilizationPercent: z.number().nonnegative().optional(),
+  memoryUsedBytes: z.number().nonnegative().optional(),
+  memoryTotalBytes: z.number().nonnegative().optional(),
+});
+export type GpuMetrics = z.infer<typeof GpuMetrics>;
+
+/** A replica's resource use, sampled when asked for (nothing is collected in between). */
+export const ReplicaMetrics = z.object({
+  id: z.string(),
+  runtime: z.enum(['docker', 'process']),
+  /** ms since epoch of the (second) sample. */
+  timestamp: z.number(),
+  cpu: z.object({
+    /** 100 = one core busy for the whole interval, as `docker stats` counts it (so it may exceed 100). */
+    percent: z.number().nonnegative(),
+    /** Cores the replica may use: its CPU limit, else the host's CPUs. percent / cores = share of its allowance. */
+    cores: z.number().positive(),
+  }),
+  memory: z.object({
+    /** Docker: usage less inactive file cache (as `docker stats`); processes: resident set of the group. */
+    usedBytes: z.number().nonnegative(),
+    /** Its memory limit, else the host's memory. */
+    limitBytes: z.number().nonnegative(),
+  }),
+  gpus: z.array(GpuMetrics),
+  /** Why GPUs assigned to the replica have no figures (the SMI tool is absent or failed). */
+  gpuError: z.string().optional(),
+});
+export type ReplicaMetrics = z.infer<typeof ReplicaMetrics>;

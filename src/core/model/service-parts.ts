@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { byType, strictObject } from './strict.js';
-import { Duration } from './units.js';
+import { Duration, DurationOrOff } from './units.js';
 
 export interface PortMapping {
   local_port: number;
@@ -65,6 +65,11 @@ export const Model = byType({
   .describe('Publish the model on the OpenAI-compatible endpoint. A name means `{type: chat, name, format: openai, prefix: /v1}`.');
 
 const HEADER_NAME = /^[a-zA-Z0-9-_]+$/;
+/**
+ * Kubernetes' default for the same field (SkyServe instead replaces after 180 s of failures). Applied by the run
+ * settings, not the schema, so a parsed dstack config keeps exactly the fields dstack knows.
+ */
+export const DEFAULT_FAILURE_THRESHOLD = 3;
 export const PROBE_METHODS = ['get', 'post', 'put', 'delete', 'patch', 'head'] as const;
 export const Probe = strictObject({
   type: z.literal('http').default('http').describe('The probe type. Only `http`.'),
@@ -80,6 +85,12 @@ export const Probe = strictObject({
   interval: Duration.pipe(z.number().min(1, 'must be at least 1s')).default(15).describe('The interval between probes. Defaults to `15s`.'),
   ready_after: z.number().int().min(1).default(1).describe('Consecutive successes before the replica is ready. Defaults to 1.'),
   until_ready: z.boolean().default(false).describe('Stop probing once the replica is ready. Defaults to `false`.'),
+  failure_threshold: z.number().int().min(1).optional().describe(
+    'Consecutive failures after which a replica that was ready is unhealthy: it leaves routing at once (unless it is ' +
+      'the last one serving) and is replaced if it does not recover within a grace period (3 min, ' +
+      '`DSTACK_UNHEALTHY_GRACE_SECONDS` on the server). Not in dstack, whose probes only gate readiness; a probe with ' +
+      '`until_ready` never checks liveness. Defaults to 3.',
+  ),
 }).superRefine((p, ctx) => {
   if (p.body !== undefined && (p.method === 'get' || p.method === 'head')) {
     ctx.addIssue({ code: 'custom', message: `\`body\` is not allowed with method \`${p.method}\``, path: ['body'] });
@@ -109,3 +120,14 @@ export const RateLimits = z.array(RateLimit).superRefine((limits, ctx) => {
     seen.add(l.prefix);
   });
 }).default([]).describe('Rate limits per path prefix; requests over the limit get 429.');
+
+/**
+ * Not a dstack field: dstack's in-server proxy cuts any read that waits longer than DSTACK_SERVICE_CLIENT_TIMEOUT
+ * (60 s, every service alike) and its gateway's nginx after 300 s, which ends slow LLM prefills (dstack #3274, #4239).
+ */
+export const StreamIdleTimeout = DurationOrOff.optional().describe(
+  'How long a request through the proxy may go without a byte in either direction before it is cut, waiting for ' +
+    "the response's first byte (e.g. an LLM's prefill) included: `504` before the answer starts, a closed " +
+    'connection after. A stream that keeps sending is never cut. `off` for no limit. Defaults to `10m`, or to ' +
+    '`DSTACK_SERVICE_CLIENT_TIMEOUT` seconds when the server sets it.',
+);

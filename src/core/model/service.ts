@@ -7,7 +7,7 @@ import { issue, whenValid } from './checks.js';
 import { foldIdleDuration, profileShape } from './profile.js';
 import { Replicas, ReplicaGroups, sumRanges, type ReplicaGroupConfig } from './replicas.js';
 import { runBaseShape } from './run-base.js';
-import { Model, Port, Probe, RateLimits, Scaling } from './service-parts.js';
+import { Model, Port, Probe, RateLimits, Scaling, StreamIdleTimeout } from './service-parts.js';
 import { strictObject } from './strict.js';
 import type { Range } from './units.js';
 
@@ -29,7 +29,8 @@ const ServiceObject = strictObject({
   scaling: Scaling.optional(),
   rate_limits: RateLimits,
   probes: z.array(Probe).max(10, 'at most 10 probes').optional()
-    .describe('Readiness probes. Omitted: a default probe when `model` is set; `[]` disables probing.'),
+    .describe('HTTP probes: readiness, then liveness once ready (`failure_threshold`). Omitted: a default probe when `model` is set; `[]` disables probing.'),
+  stream_idle_timeout: StreamIdleTimeout,
 });
 
 type Raw = z.output<typeof ServiceObject>;

@@ -9,6 +9,7 @@
  *   ever becoming ready (crash-loop guard) and `retry` does not allow more within its duration;
  * - a new deployment rolls with max surge 1: one new replica, wait until it is ready, stop one old; repeat;
  * - scale-down stops the least important replicas first (not ready, then highest number);
+ * - a replica unhealthy past its grace period is replaced (liveness.ts);
  * - all of the above per replica group (`groups`), each with its own desired count; numbers are unique in the run;
  * - `max_duration` and stop requests end the run; replicas never sent to an agent just end.
  */
@@ -16,6 +17,7 @@ import { pickReplicasToStop, type ScaleCandidate } from '../autoscaler/scale-dow
 import { groupOf, groupStates, type GroupState } from '../runs/groups.js';
 import type { ReplicaRecord, RunRecord } from '../state/schema.js';
 import { backoffDelayMs } from './backoff.js';
+import { DEFAULT_UNHEALTHY_GRACE_MS, isBeingReplaced, retireUnhealthy } from './liveness.js';
 import { initialProbes } from './probes.js';
 import { isActive, isLive } from './replica-status.js';
 import { keepUnchanged } from './same.js';
@@ -29,6 +31,8 @@ export interface ReconcileContext {
   /** Where new replicas go; without `instance` (fleets) the loop's placement picks one when it starts them. */
   backend: string;
   instance?: string;
+  /** How long an unhealthy replica may recover before it is replaced (liveness.ts; default 180 s). */
+  unhealthyGraceMs?: number;
 }
 
 export type Effect =
@@ -58,6 +62,7 @@ export function reconcileRun(input: RunRecord, ctx: ReconcileContext): Decision 
     const abort = run.terminationReason === 'aborted_by_user';
     for (const r of run.replicas.filter(isLive)) requestStop(r, abort, run.terminationReason, ctx.now);
   } else {
+    retireUnhealthy(run, ctx.now, ctx.unhealthyGraceMs ?? DEFAULT_UNHEALTHY_GRACE_MS, (r) => requestStop(r, false, 'unhealthy', ctx.now));
     reconcileGroups(run, ctx);
   }
   const effects = finishUnsent(run, ctx.now);
@@ -153,7 +158,8 @@ function submitMissing(run: RunRecord, g: GroupState, count: number, used: Set<n
 }
 
 function scale(run: RunRecord, g: GroupState, used: Set<number>, ctx: ReconcileContext): void {
-  const live = run.replicas.filter((r) => isLive(r) && groupOf(r) === g.name && r.deployment === run.deployment);
+  // A replica being replaced still serves, but no longer counts: its replacement is what the group is missing.
+  const live = run.replicas.filter((r) => isLive(r) && groupOf(r) === g.name && r.deployment === run.deployment && !isBeingReplaced(r));
   if (live.length > g.desired) {
     // The reconciler's stop effect drains each victim's in-flight requests before its container stops.
     const candidates = live.map((r) => ({ num: r.num, deployment: r.deployment, status: candidateStatus(r), ready: r.ready, replica: r }));
@@ -167,8 +173,8 @@ function rollOut(run: RunRecord, g: GroupState, used: Set<number>, ctx: Reconcil
   const n = g.desired;
   const ofGroup = (r: ReplicaRecord) => isLive(r) && groupOf(r) === g.name;
   const outdated = () => run.replicas.filter((r) => ofGroup(r) && r.deployment < run.deployment);
-  // Old replicas that serve nothing are stopped at once: they cannot protect availability.
-  for (const r of outdated()) if (!(r.status === 'running' && r.ready)) requestStop(r, false, 'deployment_replaced', ctx.now);
+  // Old replicas that serve nothing are stopped at once: they cannot protect availability (an unhealthy one may).
+  for (const r of outdated()) if (!(r.status === 'running' && (r.ready || r.unhealthy))) requestStop(r, false, 'deployment_replaced', ctx.now);
   const current = run.replicas.filter((r) => ofGroup(r) && r.deployment === run.deployment);
   const currentReady = current.filter((r) => r.ready).length;
   let old = outdated();

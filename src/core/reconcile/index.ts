@@ -2,6 +2,7 @@ export * from './adoption.js';
 export * from './backoff.js';
 export * from './decide.js';
 export * from './host-loss.js';
+export * from './liveness.js';
 export * from './probes.js';
 export * from './replica-status.js';
 export * from './run-status.js';

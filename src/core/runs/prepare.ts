@@ -7,6 +7,7 @@ import type { RepoInfo } from '../api.js';
 import { UserError } from '../errors.js';
 import type { AnyConfig } from '../model/index.js';
 import { Json } from '../model/json.js';
+import { checkSecretReferences, maskPaths, resolveSecrets, type KeyPath } from '../secrets/index.js';
 import type { ResourcesSpec } from '../model/resources.js';
 import type { ServiceConfig } from '../model/service.js';
 import type { RunSettings } from '../state/schema.js';
@@ -30,10 +31,13 @@ export interface PrepareOptions {
   env: NodeJS.ProcessEnv;
   /** Whether a run with this `backends:` goes to SSH fleet hosts (the composite backend's policy). */
   usesFleets?: (backends: string[] | undefined) => boolean;
+  /** The project's secrets (name → value): `${{ secrets.NAME }}` must name one of them. Absent = none. */
+  secrets?: () => ReadonlyMap<string, string>;
 }
 
 export interface PreparedRun {
   name: string;
+  /** As applied, with the values the caller supplied (`secretPaths`) masked: it is what views show. */
   raw: Json;
   config: ServiceConfig;
   /** The code archive the CLI packed (PlanRequest.repo); it is in the spec templates and in the diff. */
@@ -46,7 +50,7 @@ export interface PreparedRun {
   warnings: string[];
 }
 
-export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number, repo?: RepoInfo): Promise<PreparedRun> {
+export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () => number, repo?: RepoInfo, secretPaths: readonly KeyPath[] = []): Promise<PreparedRun> {
   const config = o.parseConfig(raw);
   if (config.type !== 'service') {
     throw new UserError('NOT_A_SERVICE', `Only \`type: service\` configurations can be applied as runs (got \`${String(config.type)}\`)`);
@@ -63,13 +67,17 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
   const specTemplates = groupTemplates && Object.fromEntries(Object.entries(groupTemplates).map(([k, t]) => [k, code(t)]));
   // With groups, the run's `specTemplate` is its first group's (what views and older code read).
   const specTemplate = specTemplates ? Object.values(specTemplates)[0]! : code(buildSpecTemplate(config, specContext));
+  // The templates keep the references; replicas get the values when they start (reconcile/spec.ts's caller).
+  const secrets = o.secrets?.() ?? new Map<string, string>();
+  const hidden = new Set(secretPaths.filter((p) => p.length === 2 && (p[0] === 'env' || p[0] === 'envs')).map((p) => `env.${p[1]}`));
+  checkSecretReferences([specTemplate, ...Object.values(specTemplates ?? {})], new Set(secrets.keys()), hidden);
   return {
     name,
     // It came over HTTP as JSON, so this only narrows the type.
-    raw: Json.parse(raw),
+    raw: maskPaths(Json.parse(raw), secretPaths),
     config,
     repo,
-    settings: await withTokenizer(buildSettings(config), config, specTemplate, o),
+    settings: await withTokenizer(buildSettings(config), config, resolveSecrets(specTemplate, secrets), o),
     specTemplate,
     specTemplates,
     requirements: requirementsOf(config.resources),

@@ -7,6 +7,8 @@
 import type { GroupSettings, RunSettings, ProbeSettings } from '../state/schema.js';
 import { withGroupDesired } from './groups.js';
 import type { ServiceConfig } from '../model/service.js';
+import { DEFAULT_FAILURE_THRESHOLD } from '../model/service-parts.js';
+import { streamIdleSetting } from './stream-idle.js';
 
 /** `stop_duration: off` would wait forever; an hour is the longest a stop may take. */
 export const MAX_STOP_SECONDS = 3600;
@@ -23,6 +25,7 @@ function modelProbe(name: string, prefix: string): ProbeSettings {
     intervalSeconds: 15,
     readyAfter: 1,
     untilReady: false,
+    failureThreshold: DEFAULT_FAILURE_THRESHOLD,
   };
 }
 
@@ -45,6 +48,7 @@ export function buildSettings(config: ServiceConfig): RunSettings {
       intervalSeconds: p.interval,
       readyAfter: p.ready_after,
       untilReady: p.until_ready,
+      failureThreshold: p.failure_threshold ?? DEFAULT_FAILURE_THRESHOLD,
     }));
   } else if (model) {
     probes = [modelProbe(model.name, model.format === 'openai' ? model.prefix : '/v1')];
@@ -70,6 +74,7 @@ export function buildSettings(config: ServiceConfig): RunSettings {
     auth: config.auth,
     stripPrefix: config.strip_prefix,
     rateLimits: config.rate_limits.map((l) => ({ prefix: l.prefix, key: l.key, rps: l.rps, burst: l.burst })),
+    ...streamIdleSetting(config.stream_idle_timeout),
   };
   if (config.scaling !== undefined) settings.scaling = config.scaling;
   if (groups) settings.groups = groups;

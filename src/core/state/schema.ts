@@ -20,6 +20,8 @@ export const ProbeSettings = z.object({
   intervalSeconds: z.number(),
   readyAfter: z.number().int(),
   untilReady: z.boolean(),
+  /** Consecutive failures that make a ready replica unhealthy (liveness.ts); absent in older state = the default. */
+  failureThreshold: z.number().int().positive().optional(),
 });
 export type ProbeSettings = z.infer<typeof ProbeSettings>;
 
@@ -90,10 +92,18 @@ export const RunSettings = z.object({
   rateLimits: z.array(RateLimitSettings),
   /** Explicit replica groups; absent = one implicit group "0" made of `replicas` and `scaling` above. */
   groups: z.array(GroupSettings).optional(),
+  /** `stream_idle_timeout` in seconds, 0 = no limit; absent = the daemon's default (stream-idle.ts). */
+  streamIdleTimeoutSeconds: z.number().nonnegative().optional(),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 
-export const ProbeState = z.object({ successStreak: z.number().int(), lastOk: z.boolean().optional(), lastAt: z.number().optional() });
+export const ProbeState = z.object({
+  successStreak: z.number().int(),
+  lastOk: z.boolean().optional(),
+  lastAt: z.number().optional(),
+  /** Consecutive failures (absent = none): liveness counts them once the replica was ready. */
+  failureStreak: z.number().int().positive().optional(),
+});
 export type ProbeState = z.infer<typeof ProbeState>;
 
 export const ReplicaRecord = z.object({
@@ -126,6 +136,12 @@ export const ReplicaRecord = z.object({
   removed: z.boolean().optional(),
   /** Set when the daemon decided to stop this replica; the loop drains then stops it on the agent. */
   stop: z.object({ abort: z.boolean(), reason: z.string(), at: z.number() }).optional(),
+  /**
+   * A replica that was ready and whose probes then failed `failure_threshold` times in a row (liveness.ts): out of
+   * routing unless it is the service's last one; `replacing` once the grace period is over and a replacement is on
+   * its way. Kept on the final record so views can say why it was replaced.
+   */
+  unhealthy: z.object({ since: z.number(), reason: z.string(), replacing: z.boolean().optional() }).optional(),
   /** Placement on a fleet instance (issue 5): blocks taken and GPU ids given; absent on the local backend. */
   blocks: z.number().int().positive().optional(),
   gpuIds: z.array(z.string()).optional(),

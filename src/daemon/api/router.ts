@@ -4,11 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { ApplyRequest, FleetApplyRequest, FleetPlanRequest, PlanRequest, type Health } from '../../core/api.js';
+import { ApplyRequest, CatalogRefreshRequest, FleetApplyRequest, FleetPlanRequest, PlanRequest, SetSecretRequest, type Health, type RunMetrics } from '../../core/api.js';
+import { attachInfoOf } from '../../core/attach/info.js';
 import { UserError } from '../../core/errors.js';
-import { Resources } from '../../core/model/resources.js';
-import { ANY_REQUIREMENTS, requirementsOf, type Requirements } from '../../core/runs/index.js';
+import { parseOfferQuery } from '../../core/catalog/query.js';
 import type { ControlPlane } from '../runs/control.js';
+import type { SecretsControl } from '../secrets/control.js';
 import type { RunEvents } from './events.js';
 import type { FleetManager } from '../fleets/fleets.js';
 import { streamFleetEvents, streamRunEvents } from './view-events.js';
@@ -19,9 +20,13 @@ export interface ControlApiOptions {
   events: RunEvents;
   /** SSH fleets; absent = the fleet routes answer 501. */
   fleets?: { manager: FleetManager; events: RunEvents };
+  /** Project secrets; absent = the secret routes answer 404. */
+  secrets?: SecretsControl;
   adminToken: () => string;
   health: () => Health;
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** `dstack metrics`: a run's replicas sampled by their agents (run-metrics.ts); absent = 501. */
+  runMetrics?: (name: string) => Promise<RunMetrics>;
   log: (line: string) => void;
   /** Resolves once state is on disk: a change is answered only after it is saved (a crash then loses nothing). */
   saved?: () => Promise<void>;
@@ -60,7 +65,14 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
       await pipeline(stream, res).catch(() => undefined);
     }],
     ['GET', /^\/api\/runs\/([^/]+)\/events$/, (req, res, [name]) => streamRunEvents(req, res, control, o.events, name!)],
-    ['GET', /^\/api\/offers$/, async (_req, res, _p, url) => sendJson(res, 200, { offers: await control.offers(offerQuery(url)) })],
+    ['GET', /^\/api\/runs\/([^/]+)\/metrics$/, async (_req, res, [name]) => {
+      if (!o.runMetrics) throw new UserError('NOT_SUPPORTED_YET', 'run metrics are not available on this daemon', { status: 501 });
+      sendJson(res, 200, await o.runMetrics(name!));
+    }],
+    // The tunnel itself is the same path with `Upgrade: dstack-attach` (attach.ts, on the server's upgrade event).
+    ['GET', /^\/api\/runs\/([^/]+)\/attach$/, (_req, res, [name], url) => sendJson(res, 200, attachInfoOf(control.findRun(name!), replicaQuery(url)))],
+    ['GET', /^\/api\/offers$/, async (_req, res, _p, url) => sendJson(res, 200, await control.offers(parseOfferQuery(url.searchParams)))],
+    ['POST', /^\/api\/catalog\/refresh$/, async (req, res) => sendJson(res, 200, await control.refreshCatalog(parse(CatalogRefreshRequest, await readJson(req))))],
   ];
   const f = o.fleets;
   if (f) {
@@ -72,6 +84,16 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
       ['GET', /^\/api\/fleets\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, f.manager.get(name!))],
       // `?force=1` takes hosts out even while runs have replicas there.
       ['DELETE', /^\/api\/fleets\/([^/]+)$/, async (_req, res, [name], url) => sendJson(res, 200, await saved(f.manager.delete(name!, flag(url, 'force'))))],
+    );
+  }
+
+  const secrets = o.secrets;
+  if (secrets) {
+    routes.push(
+      ['GET', /^\/api\/secrets$/, (_req, res) => sendJson(res, 200, { secrets: secrets.list() })],
+      ['GET', /^\/api\/secrets\/([^/]+)$/, (_req, res, [name]) => sendJson(res, 200, secrets.get(name!))],
+      ['PUT', /^\/api\/secrets\/([^/]+)$/, async (req, res, [name]) => sendJson(res, 200, await secrets.set(name!, parse(SetSecretRequest, await readJson(req)).value))],
+      ['DELETE', /^\/api\/secrets\/([^/]+)$/, async (_req, res, [name]) => sendJson(res, 200, await secrets.delete(name!))],
     );
   }
 
@@ -106,24 +128,13 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
   };
 }
 
-/** `?gpu=A100:2&cpu=4..&memory=16GB..&disk=100GB..` in the resources grammar; unspecified = unconstrained. */
-function offerQuery(url: URL): Requirements {
-  const given = Object.fromEntries(['cpu', 'memory', 'gpu', 'disk'].flatMap((k) => {
-    const v = url.searchParams.get(k);
-    return v === null || v === '' ? [] : [[k, v]];
-  }));
-  const parsed = Resources.safeParse(given);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new UserError('INVALID_REQUEST', `invalid resources: ${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'}`);
-  }
-  const all = requirementsOf(parsed.data);
-  return {
-    cpu: 'cpu' in given ? all.cpu : ANY_REQUIREMENTS.cpu,
-    memoryBytes: 'memory' in given ? all.memoryBytes : ANY_REQUIREMENTS.memoryBytes,
-    diskBytes: 'disk' in given ? all.diskBytes : ANY_REQUIREMENTS.diskBytes,
-    gpu: 'gpu' in given ? all.gpu : ANY_REQUIREMENTS.gpu,
-  };
+/** `?replica=N`; absent = dstack's default replica. */
+function replicaQuery(url: URL): number | undefined {
+  const raw = url.searchParams.get('replica');
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UserError('INVALID_REQUEST', `replica: expected a non-negative integer, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function flag(url: URL, name: string): boolean {

@@ -6,8 +6,11 @@
 import { join } from 'node:path';
 import type { HomeConfig } from '../../core/home/config-file.js';
 import type { HomePaths } from '../../core/home/paths.js';
-import { backoffBaseFromEnv } from '../../core/reconcile/index.js';
+import { backoffBaseFromEnv, unhealthyGraceFromEnv } from '../../core/reconcile/index.js';
+import { defaultStreamIdleMs } from '../../core/runs/stream-idle.js';
 import type { StateStore } from '../../core/state/store.js';
+import { resolveSecrets, type SecretStore } from '../../core/secrets/index.js';
+import { CatalogService } from '../../backends/catalog/service.js';
 import { CompositeBackend } from '../../backends/composite.js';
 import { LocalBackend } from '../../backends/local/index.js';
 import { SshBackend, type SshBackendOptions } from '../../backends/ssh/index.js';
@@ -25,6 +28,7 @@ import type { Log } from '../process/log.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { configLanguage } from '../runs/config-language.js';
 import { ControlPlane } from '../runs/control.js';
+import { SecretsControl } from '../secrets/control.js';
 import { AutoscalerLoop } from '../scaling/autoscaler-loop.js';
 
 export interface ControlPlaneSettings {
@@ -40,6 +44,8 @@ export interface ControlPlaneSettings {
 
 export interface ControlPlaneDeps {
   store: StateStore;
+  /** Project secrets (`dstack secret`), resolved into a replica's spec as it starts. */
+  secrets: SecretStore;
   home: HomeConfig;
   paths: HomePaths;
   env: NodeJS.ProcessEnv;
@@ -77,6 +83,14 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     onReachability: (instance, reachable, error) => reachability.set(instance, reachable, error),
     ...d.settings.ssh,
   });
+  // Cloud offers come from catalogs (shipped, or refreshed under serverDir/catalog) and need no credentials.
+  const catalog = new CatalogService({
+    serverDir: d.paths.serverDir,
+    backends: d.home.projects.find((p) => p.name === d.home.default_project)?.backends ?? [],
+    project: d.home.default_project,
+    env,
+    clock,
+  });
   const backend = new CompositeBackend([local, ssh], (instance) => store.instance(instance)?.backend);
   const usesFleets = (backends: readonly string[] | undefined) => backend.usesFleets(backends);
   const reconciler = new Reconciler({
@@ -89,11 +103,13 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     tickMs: d.settings.tickMs ?? 1_000,
     backoffBaseMs: backoffBaseFromEnv(env),
     crashLoopLimit: 3,
-    readTimeoutMs: Number(env.DSTACK_SERVICE_CLIENT_TIMEOUT ?? 60) * 1000,
+    readTimeoutMs: defaultStreamIdleMs(env),
+    unhealthyGraceMs: unhealthyGraceFromEnv(env),
     usesFleets,
     ...(d.settings.hostLossMs !== undefined ? { hostLossMs: d.settings.hostLossMs } : {}),
     onInstanceDisconnect: (instance, e) => reachability.set(instance, false, e),
     onInstanceSnapshot: (instance) => reachability.set(instance, true),
+    resolveSpec: (run, spec) => resolveSecrets(spec, d.secrets.values(run.project)),
   });
   reachability.subscribe((_instance, fleet) => {
     if (fleet) fleetEvents.notify(fleet);
@@ -116,12 +132,14 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     connection: (i) => reconciler.connection(i),
     update: (id, fn) => void reconciler.updateReplica(id, fn),
     clock,
+    log,
   });
   reconciler.onTick(() => prober.tick());
   d.lifetime.add(() => prober.close());
   const control = new ControlPlane({
     store,
     backend,
+    catalog,
     reconciler,
     events,
     // RunView.rps: over the run's scaling window (60 s without `scaling`), as the autoscaler sees it.
@@ -137,6 +155,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     clock,
     env,
     usesFleets,
+    secrets: () => d.secrets.values(d.home.default_project),
     ...configLanguage(),
     resolveTokenizer: (model, hfToken) => fetchTokenizerConfig(model, { hfToken }),
   });
@@ -155,7 +174,8 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     tickMs: d.settings.autoscaleTickMs ?? (Number(env.DSTACK_AUTOSCALER_TICK_MS) || 3_000),
     log,
   });
-  return { events, fleetEvents, routes, backend, reconciler, fleets, prober, control, autoscaler };
+  const secrets = new SecretsControl({ store: d.secrets, project: d.home.default_project });
+  return { events, fleetEvents, routes, backend, reconciler, fleets, prober, control, autoscaler, catalog, secrets };
 }
 
 export type ControlPlaneParts = ReturnType<typeof assembleControlPlane>;

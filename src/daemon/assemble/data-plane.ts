@@ -11,8 +11,10 @@ import { createProxyServer } from '../../proxy/http/server.js';
 import { createModelsHandler } from '../../proxy/models/handler.js';
 import type { RateLimiter } from '../../proxy/routing/rate-limiter.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
+import { createAttachUpgrade } from '../api/attach.js';
 import { createMetricsHandler } from '../api/metrics.js';
 import { createControlApi } from '../api/router.js';
+import { createRunMetrics } from '../api/run-metrics.js';
 import type { Log } from '../process/log.js';
 import { StateModelRegistry } from '../runs/model-registry.js';
 import type { ControlPlaneParts } from './control-plane.js';
@@ -52,11 +54,24 @@ export function assembleDataPlane(d: DataPlaneDeps) {
       control: plane.control,
       events: plane.events,
       fleets: { manager: plane.fleets, events: plane.fleetEvents },
+      secrets: plane.secrets,
       adminToken: () => d.home().token,
       metrics: createMetricsHandler({ runs: () => store.runs(), stats, clock }),
+      runMetrics: createRunMetrics({
+        findRun: (name) => plane.control.findRun(name),
+        connect: (instance) => plane.reconciler.connect(instance),
+        unreachable: (instance) => store.instance(instance)?.unreachable === true,
+      }),
       health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - d.startedAt) / 1000, home: d.homeDir }),
       log,
       saved: () => store.flush(),
+    }),
+    controlUpgrade: createAttachUpgrade({
+      findRun: (name) => plane.control.findRun(name),
+      connect: (instance) => plane.reconciler.connect(instance),
+      unreachable: (instance) => store.instance(instance)?.unreachable === true,
+      adminToken: () => d.home().token,
+      log,
     }),
     onColdStart,
     modelsApi: createModelsHandler({

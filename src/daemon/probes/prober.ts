@@ -1,6 +1,9 @@
 /**
- * Readiness probes (dstack-notes §1.7): HTTP requests through the replica's origin (undici), success = 2xx,
- * each probe on its own interval; results feed `applyProbeResult`, which marks the replica ready (and so routed).
+ * Probes (dstack-notes §1.7): HTTP requests through the replica's origin (undici), success = 2xx, each probe on its
+ * own interval; results feed `applyProbeResult`, which marks the replica ready (and so routed), and once it was
+ * ready, unhealthy after `failure_threshold` failures in a row (core liveness.ts). Each probe runs when its interval
+ * is up, on a timer of its own rather than the reconciler's next tick, so an unhealthy replica leaves routing within
+ * `failure_threshold` probe periods.
  *
  * Without probes dstack routes a replica as soon as it runs, and the first requests then hit a server that is
  * not listening yet (a common complaint). So without probes we first check that the port answers (see
@@ -9,7 +12,7 @@
 import { connect } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { AgentConnection } from '../../backends/backend.js';
-import { applyProbeResult, isRunFinished, probeDue } from '../../core/reconcile/index.js';
+import { applyProbeResult, isRunFinished, probeDueIn } from '../../core/reconcile/index.js';
 import type { ProbeSettings, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { nodeScheduler, type Scheduler } from '../reconcile/scheduler.js';
 
@@ -22,6 +25,14 @@ export interface ProberOptions {
   scheduler?: Scheduler;
   /** Pause between TCP checks of a replica that is not listening yet (default 200 ms). */
   tcpRetryMs?: number;
+  /** Where a replica turning unhealthy or recovering is told (the daemon log). */
+  log?: (line: string) => void;
+}
+
+/** One probe's answer: `detail` says how it failed, in the words the unhealthy reason uses. */
+export interface ProbeOutcome {
+  ok: boolean;
+  detail: string;
 }
 
 export class Prober {
@@ -30,8 +41,8 @@ export class Prober {
   /** Replicas whose port answered (in memory: after a restart the check simply runs once more). */
   private readonly listening = new Set<string>();
   private readonly dispatcher = new Agent({ connections: 4, keepAliveTimeout: 1_000 });
-  /** A re-check of ports not listening yet, sooner than the next reconciler tick (cold starts wait on it). */
-  private cancelRetry: (() => void) | undefined;
+  /** The next tick of its own: a TCP re-check (cold starts wait on it) or the next probe due. */
+  private wake: { at: number; cancel: () => void } | undefined;
   private closed = false;
 
   constructor(private readonly o: ProberOptions) {}
@@ -53,13 +64,16 @@ export class Prober {
           continue;
         }
         // HTTP probes start once the port answers: a first probe against a server still starting would fail
-        // and then wait a whole `interval` (15 s by default) before the next try.
-        if (!r.ready && !this.listening.has(r.id)) {
+        // and then wait a whole `interval` (15 s by default) before the next try. An unhealthy replica was
+        // listening: its probes go on, so that it can recover.
+        if (!r.ready && r.unhealthy === undefined && !this.listening.has(r.id)) {
           this.tcp(r, origin, dispatcher, now, () => this.listening.add(r.id));
           continue;
         }
         run.settings.probes.forEach((probe, i) => {
-          if (probeDue(r, run.settings, i, now)) this.http(r, run, i, probe, origin, dispatcher ?? this.dispatcher);
+          const dueIn = probeDueIn(r, run.settings, i, now);
+          if (dueIn === 0) this.http(r, run, i, probe, origin, dispatcher ?? this.dispatcher);
+          else if (dueIn !== undefined) this.wakeIn(dueIn);
         });
       }
     }
@@ -73,7 +87,7 @@ export class Prober {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelRetry?.();
+    this.wake?.cancel();
     await this.dispatcher.close();
   }
 
@@ -95,29 +109,57 @@ export class Prober {
     // A fleet host's port is only reachable through its SSH tunnel (the dispatcher): any HTTP answer there counts.
     const check = dispatcher ? () => answers(origin, dispatcher) : () => tcpConnect(url.hostname, Number(url.port));
     this.launch(`${r.id}#tcp`, check, (ok) => {
-      if (!ok) return this.retrySoon(retryMs);
+      if (!ok) return this.wakeIn(retryMs);
       this.lastTcp.delete(r.id);
       onListening();
     });
   }
 
-  private retrySoon(ms: number): void {
-    if (this.cancelRetry || this.closed) return;
-    this.cancelRetry = (this.o.scheduler ?? nodeScheduler).setTimeout(() => {
-      this.cancelRetry = undefined;
+  /** Ticks again in `ms` (or sooner, when an earlier wake is already set). */
+  private wakeIn(ms: number): void {
+    if (this.closed) return;
+    const at = this.o.clock() + ms;
+    if (this.wake && this.wake.at <= at) return;
+    this.wake?.cancel();
+    const cancel = (this.o.scheduler ?? nodeScheduler).setTimeout(() => {
+      this.wake = undefined;
       this.tick();
     }, ms);
+    this.wake = { at, cancel };
   }
 
   private http(r: ReplicaRecord, run: RunRecord, index: number, probe: ProbeSettings, origin: string, dispatcher: Dispatcher): void {
-    // Mark the attempt first so a slow probe is not started again on the next tick.
-    this.launch(`${r.id}#${index}`, () => httpProbe(probe, origin, dispatcher), (ok) => {
-      this.o.update(r.id, (x) => applyProbeResult(x, run.settings, index, ok, this.o.clock()));
+    // `launch` marks the attempt first so a slow probe is not started again on the next tick.
+    let outcome: ProbeOutcome = { ok: false, detail: 'failed' };
+    const check = async () => (outcome = await httpProbe(probe, origin, dispatcher).catch(probeError(probe))).ok;
+    this.launch(`${r.id}#${index}`, check, () => {
+      this.o.update(r.id, (x) => this.logged(x, applyProbeResult(x, run.settings, index, outcome.ok, this.o.clock(), outcome.detail)));
+      // The interval counts from the end of this probe (dstack's meaning), so the next one is due from now.
+      this.wakeIn(probe.intervalSeconds * 1000);
     });
+  }
+
+  private logged(before: ReplicaRecord, after: ReplicaRecord): ReplicaRecord {
+    if (!before.unhealthy && after.unhealthy) this.o.log?.(`replica ${after.id}: unhealthy, ${after.unhealthy.reason}`);
+    if (before.unhealthy && !after.unhealthy) this.o.log?.(`replica ${after.id}: probes pass again, back in routing`);
+    return after;
   }
 }
 
-export async function httpProbe(probe: ProbeSettings, origin: string, dispatcher: Dispatcher): Promise<boolean> {
+/** A probe that got no answer: why, by undici's error code (never by message text). */
+function probeError(probe: ProbeSettings): (err: unknown) => ProbeOutcome {
+  return (err) => {
+    const code = (err as { code?: unknown; name?: unknown } | null)?.code;
+    const name = (err as { name?: unknown } | null)?.name;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || name === 'TimeoutError') {
+      return { ok: false, detail: `no answer within ${probe.timeoutSeconds}s` };
+    }
+    if (code === 'ECONNREFUSED') return { ok: false, detail: 'connection refused' };
+    return { ok: false, detail: typeof code === 'string' ? code : 'request failed' };
+  };
+}
+
+export async function httpProbe(probe: ProbeSettings, origin: string, dispatcher: Dispatcher): Promise<ProbeOutcome> {
   const timeout = probe.timeoutSeconds * 1000;
   const headers: Record<string, string> = {};
   for (const h of probe.headers) headers[h.name] = h.value;
@@ -135,7 +177,7 @@ export async function httpProbe(probe: ProbeSettings, origin: string, dispatcher
     signal: AbortSignal.timeout(timeout),
   });
   await res.body.dump();
-  return res.statusCode >= 200 && res.statusCode < 300;
+  return { ok: res.statusCode >= 200 && res.statusCode < 300, detail: `HTTP ${res.statusCode}` };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface EffectsOptions<C extends AgentLink> {
   /** Instances the backend still has: on a host that left, nothing is left to stop or remove. */
   instances: () => string[];
   placement: Placement;
+  /** Fills in what the stored spec only references (`${{ secrets.NAME }}`), just before the agent gets it. */
+  resolveSpec?: (run: RunRecord, spec: ReplicaSpecInput) => ReplicaSpecInput;
   /** What the instance needs before the replica starts there (the run's code archive). */
   prepare: (conn: C, run: RunRecord, spec: ReplicaSpecInput) => Promise<void>;
   /** Resolves once the replica's in-flight requests finished (it already left the route table). */
@@ -81,7 +83,8 @@ export class Effects<C extends AgentLink> {
     this.o.replicas.update(id, (r) => ({ ...r, status: 'provisioning', instance }));
     try {
       const conn = await this.o.agents.connect(instance);
-      const spec = replicaSpec(found.run, found.replica, this.o.placement.take(id));
+      const template = replicaSpec(found.run, found.replica, this.o.placement.take(id));
+      const spec = this.o.resolveSpec ? this.o.resolveSpec(found.run, template) : template;
       await this.o.prepare(conn, found.run, spec);
       this.o.log(`starting replica ${id} on ${instance}`);
       const state = await conn.client.createReplica(spec);

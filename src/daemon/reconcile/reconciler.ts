@@ -24,7 +24,7 @@ import { FleetPlacer } from '../fleets/placement.js';
 import type { Log } from '../process/log.js';
 import { Adoption } from './adoption.js';
 import { AgentConnections, type AgentLink, type AgentSource } from './agent-connections.js';
-import { Effects } from './effects.js';
+import { Effects, type EffectsOptions } from './effects.js';
 import { TickLoop } from './loop.js';
 import { ReplicaRecords, type ReplicaUpdate } from './replica-records.js';
 import { RepoUploads } from './repo-upload.js';
@@ -43,7 +43,10 @@ export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   tickMs: number;
   backoffBaseMs: number;
   crashLoopLimit: number;
+  /** The proxy's idle limit for services without `stream_idle_timeout` (ms, 0 = none). */
   readTimeoutMs: number;
+  /** How long an unhealthy replica may recover before it is replaced (default 180 s). */
+  unhealthyGraceMs?: number;
   /** SSH fleets: whether a run with these `backends:` goes to fleet instances. Absent = no fleet support. */
   usesFleets?: (backends: readonly string[] | undefined) => boolean;
   /** How long a host may stay unreachable before its replicas fail over to other hosts (default 30 s). */
@@ -52,6 +55,8 @@ export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   onInstanceDisconnect?: (instance: string, e: Error) => void;
   /** An agent's snapshot arrived: the host answers again. */
   onInstanceSnapshot?: (instance: string) => void;
+  /** Resolves a replica's `${{ secrets.NAME }}` references as it starts (effects.ts). */
+  resolveSpec?: EffectsOptions<C>['resolveSpec'];
 }
 
 /** The reconciler over any agent link: the backends' agent connections in the daemon, an in-memory agent in tests. */
@@ -94,6 +99,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
         place: (run, replica) => (needsPlacement(replica, o.usesFleets !== undefined) ? placer.place(run, replica) : (replica.instance ?? 'local')),
         take: (id) => placer.take(id),
       },
+      ...(o.resolveSpec ? { resolveSpec: o.resolveSpec } : {}),
       prepare: async (conn, run, spec) => {
         // The code archive goes to each host once (issue 8).
         if (spec.repo && run.repo) await this.repoUploads.ensure(conn.instance, conn.client, run.repo);
@@ -174,7 +180,8 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
     const effects: Effect[] = [];
     for (const run of this.activeRuns()) {
       const target = replicaTarget(this.o.usesFleets?.(run.config.backends), { kind: this.o.backend.kind, instance: this.o.backend.instances()[0] });
-      const ctx = { now, backoffBaseMs: this.o.backoffBaseMs, crashLoopLimit: this.o.crashLoopLimit, ...target };
+      const grace = this.o.unhealthyGraceMs;
+      const ctx = { now, backoffBaseMs: this.o.backoffBaseMs, crashLoopLimit: this.o.crashLoopLimit, ...target, ...(grace !== undefined ? { unhealthyGraceMs: grace } : {}) };
       const stored = this.records.updateRun(
         run.id,
         (current) => {

@@ -1,28 +1,30 @@
 /**
  * State → route table: a service's route lists only replicas that run, passed their probes and are not being
- * stopped (DESIGN.md §4). Routes are rewritten only when their content changed, so the data plane's per-replica
- * pools are not churned every tick.
+ * stopped (DESIGN.md §4), or, when none has, those that turned unhealthy after being ready (core `routable`).
+ * Each route carries its service's idle limit (`stream_idle_timeout`, else the daemon's default). Routes are
+ * rewritten only when their content changed, so the data plane's per-replica pools are not churned every tick.
  */
 import type { RouteTable, ServiceRoute } from '../../proxy/contracts.js';
-import { isRunFinished } from '../../core/reconcile/index.js';
+import { isRunFinished, routable } from '../../core/reconcile/index.js';
+import { streamIdleMs } from '../../core/runs/stream-idle.js';
 import type { RateLimitRule, RunRecord } from '../../core/state/schema.js';
 import type { AgentConnection } from '../../backends/backend.js';
 
 export interface RouteSyncOptions {
+  /** The idle limit of services that do not set `stream_idle_timeout` (ms, 0 = none). */
   readTimeoutMs: number;
   /** The connection of a replica's instance, when one is open (origins come from it). */
   connection: (instance: string) => Pick<AgentConnection, 'replicaOrigin'> | undefined;
 }
 
 export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
-  const replicas = run.replicas
-    .filter((r) => r.status === 'running' && r.ready && !r.stop && r.hostPort !== undefined)
-    .flatMap((r) => {
-      const conn = options.connection(r.instance ?? 'local');
-      if (!conn || r.hostPort === undefined) return [];
-      const { origin, dispatcher } = conn.replicaOrigin(r.hostPort);
-      return [{ id: r.id, origin, ...(dispatcher ? { dispatcher } : {}) }];
-    });
+  const reachable = run.replicas.filter((r) => r.hostPort !== undefined && options.connection(r.instance ?? 'local'));
+  const replicas = routable(reachable).flatMap((r) => {
+    const conn = options.connection(r.instance ?? 'local');
+    if (!conn || r.hostPort === undefined) return [];
+    const { origin, dispatcher } = conn.replicaOrigin(r.hostPort);
+    return [{ id: r.id, origin, ...(dispatcher ? { dispatcher } : {}) }];
+  });
   return {
     project: run.project,
     run: run.name,
@@ -31,7 +33,7 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
     replicas,
     rateLimits: run.settings.rateLimits,
     canScaleFromZero: run.settings.autoscaling && run.settings.replicas.min === 0,
-    readTimeoutMs: options.readTimeoutMs,
+    readTimeoutMs: streamIdleMs(run.settings, options.readTimeoutMs),
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ApplyRequest, Offer, PlanRequest, RunPlan, RunView } from '../../core/api.js';
+import type { ApplyRequest, CatalogRefreshRequest, CatalogRefreshResult, Offer, OffersResponse, PlanRequest, RunPlan, RunView } from '../../core/api.js';
+import { offersResponse, type OfferQuery } from '../../core/catalog/index.js';
 import { UserError } from '../../core/errors.js';
 import { endedRun, isFinal, isRunEnding, isRunFinished } from '../../core/reconcile/index.js';
 import {
@@ -22,11 +23,11 @@ import {
   type ApplyOutcome,
   type PreparedRun,
   type PrepareOptions,
-  type Requirements,
 } from '../../core/runs/index.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { StateStore, StateWriter } from '../../core/state/store.js';
 import type { Backend } from '../../backends/backend.js';
+import type { CatalogService } from '../../backends/catalog/service.js';
 import type { RunEvents } from '../api/events.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import { toRunView, type ViewContext } from './views.js';
@@ -34,6 +35,8 @@ import { toRunView, type ViewContext } from './views.js';
 export interface ControlPlaneOptions extends PrepareOptions {
   store: StateStore;
   backend: Backend;
+  /** Offers of cloud catalogs and `dstack catalog refresh`; absent = the backend's offers only. */
+  catalog?: Pick<CatalogService, 'offers' | 'refresh'>;
   reconciler: Reconciler;
   events: RunEvents;
   view: ViewContext;
@@ -53,7 +56,7 @@ export class ControlPlane {
   }
 
   async plan(req: PlanRequest): Promise<RunPlan> {
-    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
+    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo, req.secretPaths);
     const offers = await this.offersFor(prepared);
     const current = activeRun(this.runsNamed(prepared.name));
     const diff = current ? diffRuns(current, prepared) : undefined;
@@ -79,7 +82,7 @@ export class ControlPlane {
   }
 
   private async applyNow(req: ApplyRequest): Promise<RunView> {
-    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo);
+    const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo, req.secretPaths);
     checkOffers(await this.offersFor(prepared), prepared.config, this.onFleets(prepared));
     const context = { project: this.o.project, user: this.o.user, now: this.o.clock(), id: randomBytes(8).toString('hex') };
     const request = { configPath: req.configPath, force: req.force };
@@ -148,8 +151,16 @@ export class ControlPlane {
     return this.o.usesFleets?.(prepared.config.backends);
   }
 
-  offers(requirements: Requirements = ANY_REQUIREMENTS): Promise<Offer[]> {
-    return this.o.backend.offers(requirements);
+  /** `dstack offer`: the machines dstack has and the clouds' catalog offers, filtered alike, cheapest first. */
+  async offers(query: OfferQuery = { filters: { requirements: ANY_REQUIREMENTS }, named: [] }): Promise<OffersResponse> {
+    const none = { offers: [], catalogs: [], notes: [] };
+    const [own, clouds] = await Promise.all([this.o.backend.offers(query.filters.requirements), this.o.catalog?.offers(query) ?? none]);
+    return offersResponse(own, clouds, query);
+  }
+
+  refreshCatalog(req: CatalogRefreshRequest): Promise<CatalogRefreshResult> {
+    if (!this.o.catalog) throw new UserError('NOT_SUPPORTED', 'this daemon has no catalogs', { status: 501 });
+    return this.o.catalog.refresh(req);
   }
 
   /** The latest run of that name (active first). */

@@ -3,7 +3,7 @@
  * secrets masked (redact.ts).
  */
 import type { FleetView, GroupView, InstanceView, ReplicaView, Resources, RunView } from '../../core/api.js';
-import { isActive } from '../../core/reconcile/index.js';
+import { isActive, routable } from '../../core/reconcile/index.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { groupOf, groupStates } from '../../core/runs/index.js';
 import { groupPolicy, policyOf } from '../../core/autoscaler/index.js';
@@ -28,6 +28,7 @@ export function modelsUrl(base: string, project: string): string {
 }
 
 export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
+  const routed = new Set(routable(run.replicas).map((r) => r.id));
   const view: RunView = {
     name: run.name,
     project: run.project,
@@ -37,7 +38,7 @@ export function toRunView(run: RunRecord, ctx: ViewContext): RunView {
     submittedAt: run.submittedAt,
     deployment: run.deployment,
     desiredReplicas: run.desiredReplicas,
-    replicas: visibleReplicas(run).map((r) => toReplicaView(r, run, ctx.instances?.())),
+    replicas: visibleReplicas(run).map((r) => toReplicaView(r, run, ctx.instances?.(), routed)),
     url: serviceUrl(ctx.baseUrl, run.project, run.name),
     auth: run.settings.auth,
     config: maskSecrets(run.configRaw),
@@ -102,7 +103,7 @@ export function replicaResources(r: Pick<ReplicaRecord, 'instance' | 'blocks' | 
   };
 }
 
-function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly InstanceRecord[] = []): ReplicaView {
+function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly InstanceRecord[] = [], routed: ReadonlySet<string> = new Set()): ReplicaView {
   const view: ReplicaView = {
     num: r.num,
     submission: r.submission,
@@ -121,6 +122,11 @@ function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly Ins
   if (r.exitCode !== undefined) view.exitCode = r.exitCode;
   if (r.finishedAt !== undefined) view.finishedAt = r.finishedAt;
   if (r.group !== undefined) view.group = r.group;
+  if (r.reason !== undefined) view.reason = r.reason;
+  if (r.unhealthy) {
+    const { since, reason, replacing } = r.unhealthy;
+    view.unhealthy = { since, reason, routed: routed.has(r.id), replacing: replacing === true };
+  }
   return view;
 }
 

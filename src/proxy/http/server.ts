@@ -27,6 +27,8 @@ export interface ProxyServerOptions {
   authenticate: Authenticate;
   /** `/api/*` and `/metrics` (the control-plane engineer's router). */
   controlApi?: RequestHandler;
+  /** Upgrades under `/api/` (the control plane's attach tunnel); the proxy's WebSockets take the rest. */
+  controlUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** `/proxy/models/*` (the models endpoint). */
   modelsApi?: RequestHandler;
   stats?: StatsSink;
@@ -89,6 +91,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));
+    if (options.controlUpgrade && req.url?.startsWith('/api/')) return options.controlUpgrade(req, socket, head);
     handleUpgrade(ctx, req, socket, head);
   });
   server.on('clientError', (_err, socket) => {

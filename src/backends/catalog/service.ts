@@ -1,0 +1,70 @@
+/**
+ * The daemon's catalogs: offers of the cloud backends configured in config.yml (and of a cloud named with
+ * `--backend` that is not), and `dstack catalog refresh`. Which catalogs a query reads and how offers are filtered
+ * and merged is core's (src/core/catalog); this class loads files and carries it out.
+ */
+import type { CatalogInfo, CatalogRefreshRequest, CatalogRefreshResult } from '../../core/api.js';
+import { catalogOffers, restrictRegions, type CatalogOffers } from '../../core/catalog/offers.js';
+import type { OfferQuery } from '../../core/catalog/query.js';
+import { catalogSources, unconfiguredNote } from '../../core/catalog/sources.js';
+import type { Catalog } from '../../core/catalog/types.js';
+import { UserError } from '../../core/errors.js';
+import type { BackendConfig } from '../../core/home/backends-config.js';
+import { loadCatalog } from './load.js';
+import { refreshCatalog } from './refresh.js';
+import { SHIPPED_PROVIDERS } from './shipped.js';
+
+export interface CatalogServiceOptions {
+  serverDir: string;
+  /** `projects[<default>].backends` of config.yml. */
+  backends: readonly BackendConfig[];
+  /** The project they belong to, as error messages name the credentials' place in config.yml. */
+  project: string;
+  env: Readonly<Record<string, string | undefined>>;
+  clock?: () => number;
+  fetch?: typeof fetch;
+}
+
+const infoOf = (c: Catalog): CatalogInfo => ({ provider: c.provider, date: c.date, source: c.source });
+
+export class CatalogService {
+  constructor(private readonly o: CatalogServiceOptions) {}
+
+  /** The catalog a cloud backend's Compute offers from (shipped, or refreshed under serverDir/catalog). */
+  load(provider: string): Promise<Catalog> {
+    return loadCatalog(provider, { serverDir: this.o.serverDir });
+  }
+
+  async offers(query: OfferQuery): Promise<CatalogOffers> {
+    const sources = catalogSources(this.o.backends, query.named, SHIPPED_PROVIDERS);
+    const loaded = await Promise.all(sources.map(async (s) => ({ source: s, catalog: await this.load(s.provider) })));
+    const catalogs = loaded.map(({ source, catalog }) => restrictRegions(catalog, source.regions));
+    return {
+      offers: catalogOffers(catalogs, query.filters),
+      catalogs: loaded.map(({ catalog }) => infoOf(catalog)),
+      notes: loaded.filter(({ source }) => !source.configured).map(({ catalog }) => unconfiguredNote(infoOf(catalog))),
+    };
+  }
+
+  async refresh(req: CatalogRefreshRequest): Promise<CatalogRefreshResult> {
+    const configured = [...new Set(this.o.backends.map((b) => b.type))];
+    const providers = req.backends?.length ? [...new Set(req.backends.map((b) => b.toLowerCase()))] : req.url ? [...SHIPPED_PROVIDERS] : configured;
+    if (providers.length === 0) {
+      throw new UserError('NO_BACKENDS', 'No cloud backend is configured in config.yml, so there is no catalog to refresh from a cloud API.', {
+        hint: 'Name one with --backend aws, or pass --url with a gpuhunt-compatible base URL.',
+      });
+    }
+    const index = this.o.backends.findIndex((b) => b.type === 'aws');
+    const aws = index >= 0 ? this.o.backends[index] : undefined;
+    const written = await refreshCatalog({
+      serverDir: this.o.serverDir,
+      providers,
+      ...(req.url !== undefined ? { baseUrl: req.url } : {}),
+      ...(aws?.type === 'aws' ? { aws: { config: aws, configPath: `config.yml projects[${this.o.project}].backends[${index}].creds` } } : {}),
+      env: this.o.env,
+      ...(this.o.clock ? { now: this.o.clock } : {}),
+      ...(this.o.fetch ? { fetch: this.o.fetch } : {}),
+    });
+    return { written };
+  }
+}
