@@ -3,6 +3,7 @@ import type { RunView } from '../core/api.js';
 import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
 import { renderRunsTable } from '../ui/runs-table.js';
+import { refreshUntilInterrupted } from './watch.js';
 import { BaseCommand } from './base.js';
 
 export default class Ps extends BaseCommand {
@@ -36,21 +37,7 @@ export default class Ps extends BaseCommand {
   private async watch(runs: RunView[], load: () => Promise<RunView[]>, verbose: boolean): Promise<void> {
     const { mountRunsWatch } = await import('../ui/runs-table.view.js');
     const view = mountRunsWatch({ runs, verbose, stream: this.io.stdout, color: this.painter().enabled, now: Date.now });
-    const stop = new AbortController();
-    const onSigint = () => stop.abort();
-    process.on('SIGINT', onSigint);
-    try {
-      while (!stop.signal.aborted) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 2000);
-          stop.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
-        if (!stop.signal.aborted) view.update(await load());
-      }
-    } finally {
-      process.off('SIGINT', onSigint);
-      await view.stop();
-    }
+    await refreshUntilInterrupted(view, () => load(), 2000);
   }
 }
 

@@ -2,11 +2,12 @@
  * The live apply view in a terminal (dstack §6.1 step 7): a spinner "Launching <name>..." above the runs table,
  * redrawn on every run snapshot. Loaded with `await import()` only on a TTY, so pipes never pay for Ink.
  */
-import { Box, Text, render } from 'ink';
+import { Box, Text } from 'ink';
 import type { RunView } from '../core/api.js';
 import { Spinner } from './Spinner.js';
 import { Table } from './InkTable.js';
 import { runsTableModel } from './runs-table.js';
+import { mountLiveView, type LiveView } from './live-view.js';
 
 export interface ApplyProgressProps {
   run: RunView;
@@ -29,26 +30,7 @@ export function ApplyProgress({ run, now, color, width }: ApplyProgressProps) {
   );
 }
 
-export interface LiveView<T> {
-  update(value: T): void;
-  /** Unmounts, leaving the last frame on screen. Idempotent. */
-  stop(): Promise<void>;
-}
-
 export function mountApplyProgress(opts: { run: RunView; stream: NodeJS.WriteStream; color: boolean; now: () => number }): LiveView<RunView> {
-  const view = (run: RunView) => <ApplyProgress run={run} now={opts.now()} color={opts.color} width={opts.stream.columns || 120} />;
-  // No raw mode, no Ctrl+C handling by Ink: SIGINT reaches the command, which asks whether to stop the run.
-  const app = render(view(opts.run), { stdout: opts.stream, exitOnCtrlC: false, patchConsole: false });
-  let stopped = false;
-  return {
-    update: (run) => {
-      if (!stopped) app.rerender(view(run));
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      app.unmount();
-      await app.waitUntilExit().catch(() => undefined);
-    },
-  };
+  // SIGINT reaches the command, which asks whether to stop the run.
+  return mountLiveView(opts.run, (run) => <ApplyProgress run={run} now={opts.now()} color={opts.color} width={opts.stream.columns || 120} />, opts.stream);
 }

@@ -5,7 +5,7 @@
  */
 import type { RunView } from '../core/api.js';
 import { applyOutcome, progressLines, type Outcome } from './apply-progress.js';
-import type { LiveView } from './apply-progress.view.js';
+import type { LiveView } from './live-view.js';
 
 export type WatchResult = { run: RunView; outcome: Outcome | { kind: 'interrupted' } | { kind: 'ended' } };
 

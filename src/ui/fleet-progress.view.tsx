@@ -3,9 +3,9 @@
  * the host's current step while it is being set up, ✓ once it joined, ✗ with the reason when it failed.
  * Loaded with `await import()` only on a TTY, so pipes never pay for Ink.
  */
-import { Box, Text, render } from 'ink';
+import { Box, Text } from 'ink';
 import type { FleetView } from '../core/api.js';
-import type { LiveView } from './apply-progress.view.js';
+import { mountLiveView, type LiveView } from './live-view.js';
 import { INK_COLORS } from './colors.js';
 import { fleetOutcome, hostPhase, hostState } from './fleet-progress.js';
 import { Spinner } from './Spinner.js';
@@ -52,19 +52,6 @@ export function FleetProgress({ fleet, color, spinnerIntervalMs }: FleetProgress
 }
 
 export function mountFleetProgress(opts: { fleet: FleetView; stream: NodeJS.WriteStream; color: boolean; debug?: boolean }): LiveView<FleetView> {
-  const view = (fleet: FleetView) => <FleetProgress fleet={fleet} color={opts.color} />;
-  // No Ctrl+C handling by Ink: SIGINT reaches the command, which detaches and says so.
-  const app = render(view(opts.fleet), { stdout: opts.stream, exitOnCtrlC: false, patchConsole: false, debug: opts.debug ?? false });
-  let stopped = false;
-  return {
-    update: (fleet) => {
-      if (!stopped) app.rerender(view(fleet));
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      app.unmount();
-      await app.waitUntilExit().catch(() => undefined);
-    },
-  };
+  // SIGINT reaches the command, which detaches and says so.
+  return mountLiveView(opts.fleet, (fleet) => <FleetProgress fleet={fleet} color={opts.color} />, opts.stream, opts.debug ?? false);
 }

@@ -4,7 +4,7 @@
  * change of a host's status or step goes to the stream.
  */
 import type { FleetView } from '../core/api.js';
-import type { LiveView } from './apply-progress.view.js';
+import type { LiveView } from './live-view.js';
 import { fleetOutcome, fleetProgressLines, type FleetOutcome } from './fleet-progress.js';
 
 export type FleetWatchResult = { fleet: FleetView; outcome: FleetOutcome | { kind: 'interrupted' } | { kind: 'ended' } };
