@@ -12,9 +12,9 @@ import { resolveEnv, type LoadedConfig } from '../core/config/load.js';
 import { UserError } from '../core/errors.js';
 import type { Painter } from '../ui/colors.js';
 import { fleetPlanDecision, renderFleetPlan } from '../ui/fleet-plan.js';
-import { hostState } from '../ui/fleet-progress.js';
+import { hostLabel, hostState, onDemandMessage } from '../ui/fleet-progress.js';
 import { watchFleetApply } from '../ui/fleet-progress.watch.js';
-import { renderFleetsTable } from '../ui/fleets-table.js';
+import { isCloudFleet, renderFleetsTable } from '../ui/fleets-table.js';
 import type { CommandIo } from './base.js';
 
 /** What the fleet branch needs of the `apply` command that dispatched to it. */
@@ -41,12 +41,15 @@ export async function applyFleet(cmd: FleetApplyCommand, io: CommandIo, file: Lo
   if (flags.name) config.name = flags.name;
   await resolveIdentityFiles(config, file.path, io.env);
   const out = (text: string) => (flags.json ? cmd.note(text) : cmd.print(text));
-  const placement = file.config.type === 'fleet' ? file.config.placement : 'any';
+  const fleetConfig = file.config.type === 'fleet' ? file.config : undefined;
+  const placement = fleetConfig?.placement ?? 'any';
   const client = await connectDaemon({ env: io.env });
   try {
     const configPath = flags.fromStdin ? undefined : resolve(file.path);
     const plan = await client.planFleet({ config, configPath });
-    out(renderFleetPlan(plan, { configPath: file.path, placement, painter: cmd.painter(flags.json ? io.stderr : io.stdout) }) + '\n');
+    const planStream = flags.json ? io.stderr : io.stdout;
+    const planOptions = { configPath: file.path, placement, ...(fleetConfig ? { config: fleetConfig } : {}), painter: cmd.painter(planStream), width: planStream.columns };
+    out(renderFleetPlan(plan, planOptions) + '\n');
     const decision = fleetPlanDecision(plan, { force: Boolean(flags.force) });
     if (decision.message) out(decision.message);
     if (decision.stop) return;
@@ -71,16 +74,22 @@ async function follow(cmd: FleetApplyCommand, io: CommandIo, client: DaemonClien
     color: cmd.painter(io.stderr).enabled,
     onInterrupt: (handler) => (process.on('SIGINT', handler), () => void process.off('SIGINT', handler)),
   });
-  if (outcome.kind !== 'settled') {
+  if (outcome.kind !== 'settled' && outcome.kind !== 'on-demand') {
     return cmd.note(`Detached from fleet ${fleet.name}; its hosts keep provisioning in the daemon. Follow them with \`dstack fleet\`.`);
   }
   if (json) cmd.printJson(fleet);
   else cmd.print(renderFleetsTable([fleet], { now: Date.now(), painter: cmd.painter(), width: io.stdout.columns }));
-  for (const host of outcome.failed) cmd.note(`Host ${host.host} (${host.name}) failed: ${host.error ?? hostState(host)}`);
-  if (outcome.joined.length === 0) {
-    throw new UserError('FLEET_NO_HOSTS', `No host of fleet ${fleet.name} joined`, { hint: 'Fix the errors above and run `dstack apply` again.' });
+  const cloud = isCloudFleet(fleet);
+  if (outcome.kind === 'on-demand' || (cloud && outcome.joined.length === 0 && outcome.failed.length === 0)) {
+    return cmd.note(`\n${onDemandMessage(fleet)}`);
   }
-  cmd.note(`\nFleet ${fleet.name}: ${outcome.joined.length} of ${outcome.joined.length + outcome.failed.length} hosts joined`);
+  for (const i of outcome.failed) cmd.note(`${cloud ? `Instance ${hostLabel(i)}` : `Host ${i.host} (${i.name})`} failed: ${i.error ?? hostState(i)}`);
+  const unit = cloud ? 'instance' : 'host';
+  if (outcome.joined.length === 0) {
+    const hint = cloud ? 'See the reasons above (`dstack offer` lists what exists), adjust the fleet and run `dstack apply` again.' : 'Fix the errors above and run `dstack apply` again.';
+    throw new UserError('FLEET_NO_HOSTS', `No ${unit} of fleet ${fleet.name} joined`, { hint });
+  }
+  cmd.note(`\nFleet ${fleet.name}: ${outcome.joined.length} of ${outcome.joined.length + outcome.failed.length} ${unit}s joined`);
 }
 
 /**

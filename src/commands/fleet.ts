@@ -9,7 +9,8 @@ import { BaseCommand } from './base.js';
 
 export default class Fleet extends BaseCommand {
   static override summary = 'List fleets and their instances.';
-  static override description = 'Shows every fleet with one row per instance: backend, resources, price, status (`unreachable` when a host stopped answering) and age. -v adds the host and the last error.';
+  static override description =
+    'Shows every fleet with one row per instance: backend, resources, price, status (`unreachable` when a host stopped answering, why a cloud instance ended) and age. With cloud fleets the table is NAME NODES GPU SPOT BACKEND PRICE STATUS CREATED, a row per fleet then its instances. -v adds the host (SSH fleets) or full resources (cloud fleets) and the last error.';
   static override examples = ['dstack fleet', 'dstack fleet list -v', 'dstack fleet --json'];
   static override flags = {
     all: Flags.boolean({ char: 'a', description: 'Show terminated fleets too.' }),

@@ -25,7 +25,8 @@ export async function refreshUntilInterrupted<T>(view: LiveView<T>, load: (signa
       if (next) view.update(next.value);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    // Still ours while the view unmounts: a second Ctrl+C then must not kill the process mid-teardown (exit 130).
     await view.stop();
+    process.off('SIGINT', onSigint);
   }
 }

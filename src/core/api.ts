@@ -135,6 +135,10 @@ export const ReplicaView = z.object({
    * ready, `replacing` once the grace period is over.
    */
   unhealthy: z.object({ since: z.number(), reason: z.string(), routed: z.boolean(), replacing: z.boolean() }).optional(),
+  /** On a cloud instance: its backend (`backend` stays `ssh`, the fleet placement), type, region and price. */
+  cloud: z.object({ backend: z.string(), instanceType: z.string(), region: z.string(), spot: z.boolean(), price: z.number() }).optional(),
+  /** Why the submission before this one failed, when its instance went (interrupted, terminated, unreachable). */
+  replacedBecause: z.string().optional(),
 });
 export type ReplicaView = z.infer<typeof ReplicaView>;
 
@@ -234,8 +238,20 @@ export const InstanceView = z.object({
   busyBlocks: z.number().int().nonnegative().optional(),
   error: z.string().optional(),
   createdAt: z.number(),
+  /** Cloud instances: what was created where, at what price (dollars per hour). */
+  cloud: z
+    .object({ instanceId: z.string(), instanceType: z.string(), region: z.string(), zone: z.string().optional(), spot: z.boolean(), price: z.number() })
+    .optional(),
+  /** Why a terminated instance ended: idle_timeout, interrupted, terminated_externally, terminated_by_user, provisioning_failed. */
+  terminationReason: z.string().optional(),
+  /** Cloud instances without live replicas: since when (idle_duration counts from here). */
+  idleSince: z.number().optional(),
 });
 export type InstanceView = z.infer<typeof InstanceView>;
+
+/** A cloud fleet's `nodes` (dstack FleetNodesSpec): apply creates `target`, growth stops at `max` (absent = no limit). */
+export const FleetNodesView = z.object({ min: z.number().int(), target: z.number().int(), max: z.number().int().optional() });
+export type FleetNodesView = z.infer<typeof FleetNodesView>;
 
 export const FleetView = z.object({
   name: z.string(),
@@ -244,6 +260,8 @@ export const FleetView = z.object({
   instances: z.array(InstanceView),
   createdAt: z.number(),
   config: z.unknown(),
+  /** Cloud fleets only (SSH fleets list hosts). */
+  nodes: FleetNodesView.optional(),
 });
 export type FleetView = z.infer<typeof FleetView>;
 
@@ -262,6 +280,10 @@ export const FleetPlan = z.object({
   changes: z.array(z.string()),
   warnings: z.array(z.string()),
   currentFleet: FleetView.optional(),
+  /** Cloud fleets: `nodes`, and the cheapest offers its instances would be created from (of `offersTotal`). */
+  nodes: FleetNodesView.optional(),
+  offers: z.array(Offer).optional(),
+  offersTotal: z.number().int().optional(),
 });
 export type FleetPlan = z.infer<typeof FleetPlan>;
 

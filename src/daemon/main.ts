@@ -84,7 +84,8 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
 
     // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents, and replicas are
     // adopted before serving, so the first proxied request after a restart already finds them.
-    plane.fleets.start();
+    // Cloud instances resume after a sweep of what a crash left tagged in the cloud (in the background).
+    void plane.fleets.start().catch((e: unknown) => log(`fleets: resuming failed: ${(e as Error).message}`));
     lifetime.add(await plane.reconciler.start());
     lifetime.add(plane.autoscaler.start());
     const bound = await server.listen(port, host);

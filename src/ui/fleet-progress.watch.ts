@@ -1,6 +1,6 @@
 /**
  * Follows a fleet after apply until every host joined or failed, or the user presses Ctrl+C (which only ends the
- * watch: provisioning goes on in the daemon). In a terminal the Ink view redraws; otherwise one plain line per
+ * watch: provisioning goes on in the daemon). A cloud fleet that creates nothing on apply (`nodes: 0..N`) ends at once. In a terminal the Ink view redraws; otherwise one plain line per
  * change of a host's status or step goes to the stream.
  */
 import type { FleetView } from '../core/api.js';
@@ -23,6 +23,10 @@ export interface WatchFleetOptions {
 }
 
 export async function watchFleetApply(o: WatchFleetOptions): Promise<FleetWatchResult> {
+  let fleet = o.initial;
+  let outcome = fleetOutcome(fleet);
+  // Nothing is created on apply: no progress to draw; the command says when instances will come.
+  if (outcome.kind === 'on-demand') return { fleet, outcome };
   const ac = new AbortController();
   let interrupted = false;
   const unsubscribe = o.onInterrupt(() => {
@@ -32,9 +36,7 @@ export async function watchFleetApply(o: WatchFleetOptions): Promise<FleetWatchR
   const view: LiveView<FleetView> = o.tty
     ? (await import('./fleet-progress.view.js')).mountFleetProgress({ fleet: o.initial, stream: o.stream, color: o.color, debug: o.debug })
     : plainView(o.stream, o.initial);
-  let fleet = o.initial;
   try {
-    let outcome = fleetOutcome(fleet);
     if (outcome.kind !== 'waiting') return { fleet, outcome };
     for await (const next of o.events(ac.signal)) {
       fleet = next;

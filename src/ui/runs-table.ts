@@ -47,9 +47,10 @@ const statusText = (status: string, message: string | undefined) => (message && 
 const statusCell = (text: string): Cell => ({ text, ...(statusTone(text) ? { tone: statusTone(text)! } : {}) });
 const replicaStatus = (r: ReplicaView): string => (r.unhealthy && r.status === 'running' ? 'unhealthy' : statusText(r.status, r.statusMessage));
 
-const replicaError = (r: ReplicaView | undefined): string => r?.error ?? (r?.unhealthy && r.status === 'running' ? unhealthyText(r) : '');
+const replicaError = (r: ReplicaView | undefined): string =>
+  r?.error ?? (r?.unhealthy && r.status === 'running' ? unhealthyText(r) : r?.replacedBecause ? `replaced: ${r.replacedBecause}` : '');
 const price = (r: ReplicaView | undefined) =>
-  r?.backend === undefined ? '' : r.backend === 'local' || r.backend === 'remote' || r.backend === 'ssh' ? formatPrice(0) : '-';
+  r?.cloud ? formatPrice(r.cloud.price) : r?.backend === undefined ? '' : r.backend === 'local' || r.backend === 'remote' || r.backend === 'ssh' ? formatPrice(0) : '-';
 
 function columns(verbose: boolean): Column[] {
   const head = [{ header: 'NAME' }, { header: 'BACKEND' }];
@@ -60,8 +61,9 @@ function columns(verbose: boolean): Column[] {
 }
 
 function replicaCells(r: ReplicaView | undefined, verbose: boolean): Array<string | Cell> {
-  const backend = r?.backend ? formatBackend(r.backend, undefined) : '';
-  const res = verbose ? [r?.resources ? formatResources(r.resources) : '', r?.instance ?? ''] : [r ? formatGpus(r.resources) : ''];
+  const backend = r?.cloud ? formatBackend(r.cloud.backend, r.cloud.region) : r?.backend ? formatBackend(r.backend, undefined) : '';
+  const type = r?.cloud ? `${r.cloud.instanceType}${r.cloud.spot ? ' (spot)' : ''}` : (r?.instance ?? '');
+  const res = verbose ? [r?.resources ? formatResources(r.resources) : '', type] : [r ? formatGpus(r.resources) : ''];
   return [backend, ...res, price(r)];
 }
 

@@ -36,9 +36,6 @@ function serviceFields(config: ServiceConfig, raw: unknown): UnsupportedField[] 
 
 function fleetFields(config: FleetConfig): UnsupportedField[] {
   const out: UnsupportedField[] = [];
-  if (config.nodes !== undefined) {
-    out.push({ path: 'nodes', message: 'cloud fleets are not supported yet (`nodes` asks dstack to provision cloud instances); list your own hosts under `ssh_config`' });
-  }
   if (config.backend_options !== undefined) out.push(backendOptions());
   return out;
 }

@@ -38,8 +38,8 @@ export function decideHostLoss({ runs, instances, now, windowMs }: HostLossInput
 }
 
 /** The replicas still on an instance taken out of its fleet: they fail and are replaced elsewhere. */
-export function decideInstanceRemoved(runs: readonly RunRecord[], instance: string): HostLossAction[] {
-  const error = `instance ${instance} was removed from its fleet`;
+export function decideInstanceRemoved(runs: readonly RunRecord[], instance: string, why?: string): HostLossAction[] {
+  const error = why ?? `instance ${instance} was removed from its fleet`;
   return activeOn(runs, instance).map((r) => ({ type: 'fail', replicaId: r.id, reason: 'instance_terminated', error }));
 }
 

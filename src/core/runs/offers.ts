@@ -3,19 +3,35 @@
  * backend's policy (`usesFleets`): SSH fleet hosts (only those of the named `fleets:`), or the local machine.
  */
 import type { Offer } from '../api.js';
+import { profileAllows } from '../catalog/offers.js';
+import type { OfferFilters } from '../catalog/types.js';
 import { UserError } from '../errors.js';
 import type { ServiceConfig } from '../model/service.js';
 
-/** `onFleets`: the run goes to fleet hosts (true), to this machine (false), or the backend has no fleets (undefined). */
-export function runOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined): Offer[] {
+/** A cloud fleet that creates instances for runs: an offer of its clouds is usable when its filters allow it. */
+export interface CloudFleetOffers {
+  name: string;
+  filters: OfferFilters;
+}
+
+/**
+ * `onFleets`: the run goes to fleets (true), to this machine (false), or the backend has no fleets (undefined). On
+ * fleets, SSH hosts of the named `fleets:` count, and cloud catalog offers that a cloud fleet the run may use would
+ * create an instance from.
+ */
+export function runOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined, cloudFleets: readonly CloudFleetOffers[] = []): Offer[] {
   if (onFleets === undefined) return [...offers];
-  if (!onFleets) return offers.filter((o) => o.backend !== 'ssh');
+  if (!onFleets) return offers.filter((o) => o.backend === 'local');
   const named = config.fleets?.length ? new Set(config.fleets) : undefined;
-  return offers.filter((o) => o.backend === 'ssh' && (!named || (o.fleet !== undefined && named.has(o.fleet))));
+  const clouds = cloudFleets.filter((f) => !named || named.has(f.name));
+  return offers.filter((o) => {
+    if (o.backend === 'ssh') return !named || (o.fleet !== undefined && named.has(o.fleet));
+    return o.backend !== 'local' && o.fleet === undefined && clouds.some((f) => profileAllows(o, f.filters));
+  });
 }
 
 /** A busy fleet host may still have free blocks; placement decides, and the run waits when nothing fits. */
-const usable = (o: Offer): boolean => o.availability === 'available' || o.availability === 'idle' || (o.backend === 'ssh' && o.availability === 'busy');
+const usable = (o: Offer): boolean => o.availability === 'available' || o.availability === 'idle' || (o.backend !== 'local' && o.availability === 'busy');
 
 /** Apply refuses a run no offer could ever take, naming where it looked and what to change. */
 export function checkOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined): void {

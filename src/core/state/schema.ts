@@ -231,6 +231,11 @@ export const InstanceRecord = z.object({
   idleSince: z.number().optional(),
   /** Why it ended: terminated_by_user, idle_timeout, interrupted (spot), terminated_externally, provisioning_failed… */
   terminationReason: z.string().optional(),
+  /**
+   * Cloud instances created for a waiting replica (fleet growth): its id, so a restart does not create a second one
+   * for it, and its resource requirements, which narrow the offers beyond the fleet's own `resources`.
+   */
+  forReplica: z.object({ id: z.string(), requirements: Json }).optional(),
 });
 export type InstanceRecord = z.infer<typeof InstanceRecord>;
 

@@ -77,7 +77,7 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
   const f = o.fleets;
   if (f) {
     routes.push(
-      ['POST', /^\/api\/fleets\/plan$/, async (req, res) => sendJson(res, 200, f.manager.plan(parse(FleetPlanRequest, await readJson(req))))],
+      ['POST', /^\/api\/fleets\/plan$/, async (req, res) => sendJson(res, 200, await f.manager.plan(parse(FleetPlanRequest, await readJson(req))))],
       ['POST', /^\/api\/fleets\/apply$/, async (req, res) => sendJson(res, 200, await saved(f.manager.apply(parse(FleetApplyRequest, await readJson(req)))))],
       ['GET', /^\/api\/fleets$/, (_req, res, _p, url) => sendJson(res, 200, { fleets: f.manager.list(flag(url, 'all')) })],
       ['GET', /^\/api\/fleets\/([^/]+)\/events$/, (req, res, [name]) => streamFleetEvents(req, res, f.manager, f.events, name!)],

@@ -10,10 +10,15 @@ import { backoffBaseFromEnv, unhealthyGraceFromEnv } from '../../core/reconcile/
 import { defaultStreamIdleMs } from '../../core/runs/stream-idle.js';
 import type { StateStore } from '../../core/state/store.js';
 import { resolveSecrets, type SecretStore } from '../../core/secrets/index.js';
+import { catalogOffers } from '../../core/catalog/offers.js';
+import type { BackendConfig } from '../../core/home/backends-config.js';
+import { AwsCompute } from '../../backends/aws/index.js';
 import { CatalogService } from '../../backends/catalog/service.js';
+import { CloudBackend } from '../../backends/cloud/index.js';
 import { CompositeBackend } from '../../backends/composite.js';
 import { LocalBackend } from '../../backends/local/index.js';
 import { SshBackend, type SshBackendOptions } from '../../backends/ssh/index.js';
+import { KnownHosts } from '../../backends/ssh/known-hosts.js';
 import { DSTACK_VERSION } from '../../backends/version.js';
 import { fetchTokenizerConfig } from '../../proxy/models/hf.js';
 import type { RateLimiter } from '../../proxy/routing/rate-limiter.js';
@@ -21,6 +26,7 @@ import { MemoryRouteTable } from '../../proxy/routing/route-table.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { RunEvents } from '../api/events.js';
 import { FleetManager, parseFleetConfig } from '../fleets/fleets.js';
+import { FLEET_DONE } from '../fleets/fleets-state.js';
 import { Reachability } from '../fleets/reachability.js';
 import { Prober } from '../probes/prober.js';
 import type { Lifetime } from '../process/lifetime.js';
@@ -75,24 +81,27 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
   // Both the SSH backend and the reconcile loop report whether fleet hosts answer; fleet views and the loop listen.
   const reachability = new Reachability({ store, clock, log });
   const local = new LocalBackend({ dir: d.paths.localAgentDir, version: DSTACK_VERSION, env, log });
-  const ssh = new SshBackend({
-    knownHostsPath: join(d.paths.serverDir, 'known_hosts'),
-    log,
-    clock,
-    env,
-    onReachability: (instance, reachable, error) => reachability.set(instance, reachable, error),
-    ...d.settings.ssh,
-  });
+  const project = d.home.default_project;
+  const knownHostsPath = join(d.paths.serverDir, 'known_hosts');
+  // One known_hosts file, one write queue: SSH hosts by address, cloud VMs by instance id.
+  const knownHosts = new KnownHosts(knownHostsPath);
+  const onReachability = (instance: string, reachable: boolean, error?: Error) => reachability.set(instance, reachable, error);
+  const ssh = new SshBackend({ knownHostsPath, knownHosts, log, clock, env, onReachability, ...d.settings.ssh });
+  const configured = d.home.projects.find((p) => p.name === project)?.backends ?? [];
   // Cloud offers come from catalogs (shipped, or refreshed under serverDir/catalog) and need no credentials.
-  const catalog = new CatalogService({
-    serverDir: d.paths.serverDir,
-    backends: d.home.projects.find((p) => p.name === d.home.default_project)?.backends ?? [],
-    project: d.home.default_project,
-    env,
-    clock,
-  });
-  const backend = new CompositeBackend([local, ssh], (instance) => store.instance(instance)?.backend);
-  const usesFleets = (backends: readonly string[] | undefined) => backend.usesFleets(backends);
+  const catalog = new CatalogService({ serverDir: d.paths.serverDir, backends: configured, project, env, clock });
+  const cloudOf = (config: BackendConfig, backendIndex: number) =>
+    new CloudBackend({
+      compute: new AwsCompute({ config, project, env, backendIndex, loadCatalog: () => catalog.load(config.type), catalogOffers }),
+      ...{ knownHostsPath, knownHosts, log, env, onReachability, ...d.settings.ssh },
+    });
+  const clouds = configured.map(cloudOf);
+  const backend = new CompositeBackend([local, ssh, ...clouds], (instance) => store.instance(instance)?.backend);
+  // A cloud fleet takes runs before it has any instance: it creates them for the replicas that wait.
+  const cloudFleet = () =>
+    store.fleets().some((f) => f.project === project && !FLEET_DONE.has(f.status) && f.status !== 'terminating' && typeof f.configRaw === 'object' && f.configRaw !== null && 'nodes' in f.configRaw);
+  const usesFleets = (backends: readonly string[] | undefined) =>
+    backend.usesFleets(backends) || (cloudFleet() && !(backends !== undefined && backends.length > 0 && backends.every((b) => b === 'local')));
   const reconciler = new Reconciler({
     store,
     backend,
@@ -107,7 +116,10 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     unhealthyGraceMs: unhealthyGraceFromEnv(env),
     usesFleets,
     ...(d.settings.hostLossMs !== undefined ? { hostLossMs: d.settings.hostLossMs } : {}),
-    onInstanceDisconnect: (instance, e) => reachability.set(instance, false, e),
+    onInstanceDisconnect: (instance, e) => {
+      reachability.set(instance, false, e);
+      fleets.checkSoon(instance);
+    },
     onInstanceSnapshot: (instance) => reachability.set(instance, true),
     resolveSpec: (run, spec) => resolveSecrets(spec, d.secrets.values(run.project)),
   });
@@ -118,13 +130,15 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
   const fleets = new FleetManager({
     store,
     ssh,
+    clouds,
+    configFile: d.paths.configFile,
     events: fleetEvents,
     parseFleet: parseFleetConfig,
-    project: d.home.default_project,
+    project,
     clock,
     log,
     onCapacity: () => reconciler.kick(),
-    onInstanceRemoved: (instance) => reconciler.forgetInstance(instance),
+    onInstanceRemoved: (instance, why) => reconciler.forgetInstance(instance, why),
     ...(env.HOME ? { homeDir: env.HOME } : {}),
   });
   const prober = new Prober({
@@ -135,6 +149,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     log,
   });
   reconciler.onTick(() => prober.tick());
+  reconciler.onTick(() => fleets.tick());
   d.lifetime.add(() => prober.close());
   const control = new ControlPlane({
     store,
@@ -155,6 +170,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     clock,
     env,
     usesFleets,
+    cloudFleets: () => fleets.cloudFleets(),
     secrets: () => d.secrets.values(d.home.default_project),
     ...configLanguage(),
     resolveTokenizer: (model, hfToken) => fetchTokenizerConfig(model, { hfToken }),

@@ -105,7 +105,7 @@ describe('FleetManager', () => {
     await fleets.apply({ config: config(['a', 'b']), force: false });
     await ssh.finish();
     delete ssh.failures.b;
-    const plan = fleets.plan({ config: config(['b', 'c']) });
+    const plan = await fleets.plan({ config: config(['b', 'c']) });
     expect(plan.action).toBe('update');
     expect(plan.hosts).toEqual([
       { host: 'root@b:22', instance: 'fl-1', action: 'add' },
@@ -149,8 +149,8 @@ describe('FleetManager', () => {
     expect(heard).toEqual(['fl/fl-0', 'fl/fl-0']);
   });
 
-  it('names an unknown fleet and a configuration that is not a fleet', () => {
+  it('names an unknown fleet and a configuration that is not a fleet', async () => {
     expect(() => fleets.get('nope')).toThrow(expect.objectContaining({ code: 'FLEET_NOT_FOUND' }));
-    expect(() => fleets.plan({ config: { type: 'service', port: 80, commands: ['x'] } })).toThrow(expect.objectContaining({ code: 'NOT_A_FLEET' }));
+    await expect(fleets.plan({ config: { type: 'service', port: 80, commands: ['x'] } })).rejects.toMatchObject({ code: 'NOT_A_FLEET' });
   });
 });

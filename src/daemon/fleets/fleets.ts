@@ -16,10 +16,14 @@ import { unsupportedFields } from '../../core/config/unsupported-fields.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { Json } from '../../core/model/json.js';
 import { randomRunName, RUN_NAME } from '../../core/runs/index.js';
+import { fleetNodes } from '../../core/fleets/cloud.js';
+import type { CloudFleetOffers } from '../../core/runs/offers.js';
 import type { FleetRecord, InstanceRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { Provisioner } from '../../backends/backend.js';
 import type { RunEvents } from '../api/events.js';
+import { CloudFleets, type CloudFleetBackend } from './cloud-fleets.js';
+import { CloudUpkeep } from './cloud-upkeep.js';
 import { FleetHosts } from './fleet-hosts.js';
 import { FLEET_DONE, fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
 import { toFleetView } from '../runs/views.js';
@@ -27,6 +31,10 @@ import { toFleetView } from '../runs/views.js';
 export interface FleetManagerOptions {
   store: StateStore;
   ssh: Provisioner;
+  /** Cloud backends (one per `projects[].backends` entry): `nodes` fleets create their instances there. */
+  clouds?: readonly CloudFleetBackend[];
+  /** DSTACK_HOME/config.yml, named in the error when a cloud fleet has no backend to use. */
+  configFile?: string;
   /** Fleet change notifications, keyed by fleet name. */
   events: RunEvents;
   /** The config language's parser for a raw `type: fleet` object (throws ConfigError). */
@@ -36,8 +44,8 @@ export interface FleetManagerOptions {
   log: (line: string) => void;
   /** Capacity changed (a host joined or left): the reconciler places waiting replicas. */
   onCapacity: () => void;
-  /** A host left: the reconciler drops its connection and watch. */
-  onInstanceRemoved: (instance: string) => void;
+  /** An instance left: the reconciler drops its connection and watch; replicas still there fail with `why`. */
+  onInstanceRemoved: (instance: string, why?: string) => void;
   homeDir?: string;
   random?: () => number;
 }
@@ -57,29 +65,61 @@ interface PreparedFleet {
   targets: SshTarget[];
   current: FleetRecord | undefined;
   diff: ReturnType<typeof diffHosts>;
+  raw: unknown;
 }
 
 
 export class FleetManager {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly hosts: FleetHosts;
+  private readonly cloud: CloudFleets;
+  private readonly upkeep: CloudUpkeep;
 
   constructor(private readonly o: FleetManagerOptions) {
-    this.hosts = new FleetHosts({ ...o, changed: (fleet) => this.changed(fleet) });
+    this.hosts = new FleetHosts({ ...o, changed: (fleet) => this.changed(fleet), cloudTarget: (rec) => this.cloud.cloudTarget(rec) });
+    const cloud = { ...o, clouds: o.clouds ?? [], hosts: this.hosts, configFile: o.configFile ?? 'config.yml' };
+    this.cloud = new CloudFleets(cloud);
+    this.upkeep = new CloudUpkeep(cloud, this.cloud);
   }
 
-  /** After a (re)start: joined hosts reconnect, interrupted provisioning and deletion start over. */
-  start(): void {
+  /**
+   * After a (re)start: joined instances reconnect, interrupted provisioning and deletion start over. Cloud instances
+   * whose VM was never stored are swept by their tags first, so starting over leaves no second VM behind.
+   */
+  start(): Promise<void> {
     this.hosts.syncTargets();
-    for (const i of this.o.store.instances()) {
-      if (!i.target) continue;
-      if (i.status === 'pending' || i.status === 'provisioning') this.hosts.provision(fleetTarget(i.target));
-      if (i.status === 'terminating') void this.hosts.teardown(i.name);
-    }
+    const resume = (names: readonly string[]) => {
+      for (const name of names) {
+        const i = this.o.store.instance(name);
+        if (i?.status === 'pending' || i?.status === 'provisioning') this.hosts.provision(i.name);
+        if (i?.status === 'terminating') void this.hosts.teardown(i.name, { reason: i.terminationReason ?? 'terminated_by_user' });
+      }
+    };
+    const [ssh, cloud] = partition(this.o.store.instances(), (i) => i.target !== undefined);
+    resume(ssh.map((i) => i.name));
+    if ((this.o.clouds ?? []).length === 0) return Promise.resolve();
+    // Only the records found now: instances created while the sweep runs are this process's own.
+    const found = cloud.map((i) => i.name);
+    return this.cloud.sweep(new Set(cloud.filter((i) => !i.cloud).map((i) => i.name))).then(() => resume(found));
   }
 
-  plan(req: FleetPlanRequest): FleetPlan {
+  cloudFleets(): CloudFleetOffers[] {
+    return this.cloud.offerFilters();
+  }
+
+  /** An instance's agent link broke or it stopped answering: a cloud instance is asked of its provider at once. */
+  checkSoon(instance: string): void {
+    this.upkeep.checkSoon(instance);
+  }
+
+  /** Cloud fleets' periodic work (growth, idle instances, provider checks): on the reconciler's ticks. */
+  tick(): void {
+    this.upkeep.tick();
+  }
+
+  async plan(req: FleetPlanRequest): Promise<FleetPlan> {
     const p = this.prepare(req);
+    if (p.config.nodes !== undefined) return this.planCloud(p);
     const hosts = [
       ...p.diff.add.map((t) => ({ host: hostKey(t), instance: t.instance, action: 'add' as const })),
       ...p.diff.keep.map((t) => ({ host: hostKey(t), instance: t.instance, action: 'keep' as const })),
@@ -131,17 +171,46 @@ export class FleetManager {
       return next;
     });
     this.changed(name);
-    for (const i of instances) void this.hosts.teardown(i.name);
+    const cloud = this.cloud.configOf(name) !== undefined;
+    const teardowns = instances.map((i) => this.hosts.teardown(i.name, { reason: 'terminated_by_user' }));
+    // What a crash mid-creation left behind in the cloud under this fleet's tags goes too.
+    if (cloud) void Promise.all(teardowns).then(() => this.cloud.sweep(new Set(), name));
     if (instances.length === 0) this.hosts.finishFleet(name);
     return this.view(this.o.store.fleet(this.o.project, name) ?? terminating);
   }
 
   view(fleet: FleetRecord): FleetView {
-    return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.runs());
+    const config = this.cloud.configOf(fleet.name);
+    return toFleetView(fleet, this.instancesOf(fleet.name), this.o.store.runs(), config ? fleetNodes(config) : undefined);
+  }
+
+  private async planCloud(p: PreparedFleet): Promise<FleetPlan> {
+    this.cloud.membersFor(p.config);
+    const cloud = await this.cloud.plan(p.config);
+    const live = this.instancesOf(p.name).filter((i) => i.status !== 'terminated' && i.status !== 'terminating').length;
+    const create = Math.max(0, cloud.nodes!.target - live);
+    const plan: FleetPlan = {
+      project: this.o.project,
+      fleetName: p.name,
+      action: !p.current ? 'create' : create > 0 || JSON.stringify(p.current.configRaw) !== JSON.stringify(Json.parse(p.raw)) ? 'update' : 'none',
+      hosts: [],
+      changes: create > 0 ? [`create ${create} instance${create > 1 ? 's' : ''}`] : [],
+      ...cloud,
+    };
+    if (p.current) plan.currentFleet = this.view(p.current);
+    return plan;
+  }
+
+  /** A `nodes` fleet: its record, and `target` instances (less those it has) created in the background. */
+  private async applyCloud(req: FleetApplyRequest, p: PreparedFleet): Promise<FleetView> {
+    const fleet = await this.cloud.apply(req, p.name, p.config, this.o.clock());
+    this.changed(p.name);
+    return this.view(fleet);
   }
 
   private async applyNow(req: FleetApplyRequest): Promise<FleetView> {
     const p = this.prepare(req);
+    if (p.config.nodes !== undefined) return this.applyCloud(req, p);
     const removing = p.diff.remove.map((t) => t.instance);
     this.refuseIfBusy(removing, req.force, `removing ${removing.join(', ')}`);
     const now = this.o.clock();
@@ -171,7 +240,7 @@ export class FleetManager {
       return record;
     });
     this.changed(p.name);
-    for (const t of p.diff.add) this.hosts.provision(t);
+    for (const t of p.diff.add) this.hosts.provision(t.instance);
     for (const t of p.diff.remove) void this.hosts.teardown(t.instance);
     return this.view(fleet);
   }
@@ -185,11 +254,11 @@ export class FleetManager {
     const name = config.name ?? randomRunName(this.o.random);
     if (!RUN_NAME.test(name)) throw new UserError('INVALID_FLEET_NAME', `invalid fleet name \`${name}\``);
     const configDir = req.configPath !== undefined ? dirname(req.configPath) : process.cwd();
-    const targets = sshTargets(name, config, this.o.homeDir ?? homedir(), configDir);
+    const targets = config.nodes !== undefined ? [] : sshTargets(name, config, this.o.homeDir ?? homedir(), configDir);
     const current = this.current(name);
     const live = this.instancesOf(name).filter((i) => i.status !== 'terminated' && i.status !== 'terminating' && i.target);
     const diff = diffHosts(live.map((i) => fleetTarget(i.target!)), targets);
-    return { name, config, targets, current, diff };
+    return { name, config, targets, current, diff, raw: req.config };
   }
 
   private refuseIfBusy(instances: string[], force: boolean, what: string): void {
@@ -221,6 +290,8 @@ export class FleetManager {
     this.o.events.notify(fleet);
   }
 }
+
+const partition = <T>(items: readonly T[], test: (t: T) => boolean): [T[], T[]] => [items.filter(test), items.filter((t) => !test(t))];
 
 function describeLive(live: LiveReplica[]): string {
   const runs = [...new Set(live.map((l) => l.run))];

@@ -159,8 +159,8 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
   }
 
   /** Drops an instance leaving its fleet; replicas still there (a forced delete) fail and are replaced elsewhere. */
-  forgetInstance(instance: string): void {
-    this.carryOut(decideInstanceRemoved(this.o.store.runs(), instance), this.o.clock());
+  forgetInstance(instance: string, why?: string): void {
+    this.carryOut(decideInstanceRemoved(this.o.store.runs(), instance, why), this.o.clock());
     this.agents.forget(instance);
   }
 

@@ -19,6 +19,7 @@ import {
   planSummary,
   prepareRun,
   runOffers,
+  type CloudFleetOffers,
   setDesired,
   type ApplyOutcome,
   type PreparedRun,
@@ -37,6 +38,8 @@ export interface ControlPlaneOptions extends PrepareOptions {
   backend: Backend;
   /** Offers of cloud catalogs and `dstack catalog refresh`; absent = the backend's offers only. */
   catalog?: Pick<CatalogService, 'offers' | 'refresh'>;
+  /** Cloud fleets that create instances for runs, and the offers each would create them from. */
+  cloudFleets?: () => CloudFleetOffers[];
   reconciler: Reconciler;
   events: RunEvents;
   view: ViewContext;
@@ -144,7 +147,7 @@ export class ControlPlane {
 
   /** The offers placement can use for this run: fleet hosts (of the named `fleets:`) or the local machine. */
   private async offersFor(prepared: PreparedRun): Promise<Offer[]> {
-    return runOffers(await this.o.backend.offers(prepared.requirements), prepared.config, this.onFleets(prepared));
+    return runOffers(await this.o.backend.offers(prepared.requirements), prepared.config, this.onFleets(prepared), this.o.cloudFleets?.() ?? []);
   }
 
   private onFleets(prepared: PreparedRun): boolean | undefined {

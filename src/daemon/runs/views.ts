@@ -2,7 +2,7 @@
  * State records → the control API's views (src/core/api.ts). Stored configs leave the daemon only here, with their
  * secrets masked (redact.ts).
  */
-import type { FleetView, GroupView, InstanceView, ReplicaView, Resources, RunView } from '../../core/api.js';
+import type { FleetNodesView, FleetView, GroupView, InstanceView, ReplicaView, Resources, RunView } from '../../core/api.js';
 import { isActive, routable } from '../../core/reconcile/index.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import { groupOf, groupStates } from '../../core/runs/index.js';
@@ -127,11 +127,21 @@ function toReplicaView(r: ReplicaRecord, run: RunRecord, instances: readonly Ins
     const { since, reason, replacing } = r.unhealthy;
     view.unhealthy = { since, reason, routed: routed.has(r.id), replacing: replacing === true };
   }
+  const cloud = r.instance !== undefined ? instances.find((i) => i.name === r.instance) : undefined;
+  if (cloud?.cloud) {
+    const { instanceType, region, spot, price } = cloud.cloud;
+    view.cloud = { backend: cloud.backend, instanceType, region, spot, price };
+  }
+  const before = run.replicas.find((x) => x.num === r.num && x.group === r.group && x.submission === r.submission - 1);
+  if (before?.error && INSTANCE_LOST.has(before.reason ?? '')) view.replacedBecause = before.error;
   return view;
 }
 
+/** Failures of a replica's instance rather than of the replica: the next submission says why it was replaced. */
+const INSTANCE_LOST = new Set(['instance_terminated', 'instance_unreachable']);
+
 /** A fleet with its instances; `busy` = an idle host that holds live replicas (dstack shows it so). */
-export function toFleetView(fleet: FleetRecord, instances: readonly InstanceRecord[], runs: readonly RunRecord[]): FleetView {
+export function toFleetView(fleet: FleetRecord, instances: readonly InstanceRecord[], runs: readonly RunRecord[], nodes?: FleetNodesView): FleetView {
   return {
     name: fleet.name,
     project: fleet.project,
@@ -139,7 +149,15 @@ export function toFleetView(fleet: FleetRecord, instances: readonly InstanceReco
     instances: instances.map((i) => toInstanceView(i, runs)),
     createdAt: fleet.createdAt,
     config: maskSecrets(fleet.configRaw),
+    ...(nodes ? { nodes } : {}),
   };
+}
+
+/** `user@host:port` of an SSH host or of a cloud VM once it has an address; else the instance name. */
+function hostOf(i: InstanceRecord): string {
+  if (i.target) return `${i.target.user}@${i.target.hostname}:${i.target.port}`;
+  if (i.cloud?.hostname) return `${i.cloud.user}@${i.cloud.hostname}:${i.cloud.sshPort}`;
+  return i.name;
 }
 
 function toInstanceView(i: InstanceRecord, runs: readonly RunRecord[]): InstanceView {
@@ -147,7 +165,7 @@ function toInstanceView(i: InstanceRecord, runs: readonly RunRecord[]): Instance
   const view: InstanceView = {
     name: i.name,
     fleet: i.fleet ?? '',
-    host: i.target ? `${i.target.user}@${i.target.hostname}:${i.target.port}` : i.name,
+    host: hostOf(i),
     status: i.status === 'idle' && busy > 0 ? 'busy' : i.status,
     unreachable: i.unreachable,
     backend: i.backend,
@@ -168,5 +186,11 @@ function toInstanceView(i: InstanceRecord, runs: readonly RunRecord[]): Instance
     view.busyBlocks = busy;
   }
   if (i.error !== undefined) view.error = i.error;
+  if (i.cloud) {
+    const { instanceId, instanceType, region, zone, spot, price } = i.cloud;
+    view.cloud = { instanceId, instanceType, region, ...(zone !== undefined ? { zone } : {}), spot, price };
+  }
+  if (i.terminationReason !== undefined) view.terminationReason = i.terminationReason;
+  if (i.idleSince !== undefined) view.idleSince = i.idleSince;
   return view;
 }

@@ -31,18 +31,16 @@ describe('unsupportedFields', () => {
     expect(unsupportedFields(parseConfigText(text, 'c.yml').config).map((f) => f.path)).toEqual(['groups[1].router']);
   });
 
-  test('cloud fleets (`nodes`) from dstack\'s docs', async () => {
+  test('cloud fleets (`nodes`) from dstack\'s docs are supported now (issue 13)', async () => {
     const loaded = await loadConfigFile(`${docs}/mkdocs__docs__concepts__fleets.md__7.dstack.yml`);
-    expect(unsupportedFields(loaded.config, loaded.raw)).toEqual([{
-      path: 'nodes',
-      message: 'cloud fleets are not supported yet (`nodes` asks dstack to provision cloud instances); list your own hosts under `ssh_config`',
-    }]);
+    expect(loaded.config.type === 'fleet' && loaded.config.nodes).toBeTruthy();
+    expect(unsupportedFields(loaded.config, loaded.raw)).toEqual([]);
   });
 
   test('backend_options on a service and on a fleet', () => {
     const message = '`backend_options` is not supported yet (dstack filters and orders Vast.ai offers with them; there is no Vast.ai backend)';
     expect(report('type: service\nport: 8000\ncommands: [x]\nbackend_options: [{type: vastai}]\n')).toEqual([{ path: 'backend_options', message }]);
-    expect(report('type: fleet\nnodes: 1\nbackend_options: [{type: vastai}]\n').map((f) => f.path)).toEqual(['nodes', 'backend_options']);
+    expect(report('type: fleet\nnodes: 1\nbackend_options: [{type: vastai}]\n').map((f) => f.path)).toEqual(['backend_options']);
   });
 
   test('${{ secrets.NAME }} in env and registry_auth is supported now (resolved by the daemon, test/unit/secrets)', () => {

@@ -1,4 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Ink (is-in-ci) draws only the last frame, at unmount, when CI is set in its process; this test is about the frames
+// a terminal user sees, so Ink is loaded without it (hoisted above the imports; each test file has its own process).
+vi.hoisted(() => {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+});
 import type { RunMetrics } from '../../../src/core/api.js';
 import { stripAnsi } from '../../../src/ui/colors.js';
 import { mountMetricsWatch } from '../../../src/ui/metrics-table.view.js';
