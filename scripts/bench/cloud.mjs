@@ -30,6 +30,8 @@ async function loadAwsHarness() {
   const outfile = join(ROOT, 'out', 'bench-cloud', 'aws-harness.mjs');
   await build({
     bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error', packages: 'external',
+    // The helpers find their fixtures (moto's AMIs) relative to their own folder, not the bundle's.
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(ROOT, 'test/helpers/aws/moto.ts')).href) },
     stdin: {
       contents: [
         "export { startMoto } from './test/helpers/aws/moto.ts';",
@@ -127,7 +129,7 @@ export async function run(ctx = {}) {
     AWS_SECRET_ACCESS_KEY: aws.TEST_SECRET_KEY, AWS_EC2_METADATA_DISABLED: 'true',
   };
   const remoteDir = `.dstack/agent-bench-cloud-${randomBytes(4).toString('hex')}`;
-  const daemon = await runDaemon({ home, port: 0, env, exitOnCompromise: false, tickMs: 250, ssh: { agentPort: 11_163, remoteDir, agentBinary } });
+  const daemon = await runDaemon({ home, port: 0, env, exitOnCompromise: false, tickMs: 250, ssh: { agentPort: 11_163, remoteDir, agentBinary }, ...(process.env.BENCH_CLOUD_LOG ? { log: (line) => process.stderr.write(`[daemon] ${line}\n`) } : {}) });
   const service = (runName, fleet) => ({
     type: 'service', name: runName, image: 'dstack-test/node:latest', commands: ['node /srv/http-echo.mjs'], env: { PORT: '8000' }, port: 8000,
     stop_duration: 0, fleets: [fleet], resources: { cpu: '1..', memory: '0.25GB..', disk: '1GB..' },
@@ -150,8 +152,10 @@ export async function run(ctx = {}) {
       const vmRun = `bench-vm-${i}`;
       let t0 = performance.now();
       await applyRun(service(vmRun, 'bench-vm'));
+      const applied = performance.now() - t0;
       await ready(vmRun);
       vm.push(performance.now() - t0);
+      log(`${vmRun}: apply answered after ${fmt.ms(applied)} ms`);
       log(`${vmRun}: ${fmt.ms(vm[i])} ms (moto VM from nothing)`);
       await stopRun(daemon, token, vmRun);
       await until('the idle VM terminated', async () => (await api(daemon, token, 'GET', '/api/fleets/bench-vm')).instances.every((x) => x.status === 'terminated'));

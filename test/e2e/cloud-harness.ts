@@ -177,3 +177,30 @@ function dropKey(host: TestHost, instanceId: string): void {
   writeFileSync(tmp, kept.join('\n'));
   renameSync(tmp, file);
 }
+
+/**
+ * An instance created straight in moto, as another tool (or a daemon that died before storing its id) would leave
+ * it: `tags` as given (none = not dstack's). The front does not see it, so no namespace host stands behind it.
+ */
+export async function launchInMoto(aws: AwsHarness, tags: Record<string, string> = {}): Promise<string> {
+  const { EC2Client, RunInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const { FIXTURE_AMIS } = await import('../helpers/aws/moto.js');
+  const ec2 = new EC2Client({ endpoint: aws.motoUrl, region: 'us-east-1', credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' } });
+  try {
+    const entries = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    const out = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: FIXTURE_AMIS.cpu,
+        InstanceType: 't3.micro',
+        MinCount: 1,
+        MaxCount: 1,
+        ...(entries.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: entries }] } : {}),
+      }),
+    );
+    const id = out.Instances?.[0]?.InstanceId;
+    if (!id) throw new Error('moto RunInstances returned no instance');
+    return id;
+  } finally {
+    ec2.destroy();
+  }
+}

@@ -41,8 +41,11 @@ export class FleetHosts {
     const start = rec && this.driver(rec);
     if (!rec || !start) return;
     const abort = new AbortController();
-    const onProgress = (p: ProvisionProgress) =>
+    const onProgress = (p: ProvisionProgress) => {
+      // Cloud steps (offers, create, address, SSH) go to the log too: the SSH backend logs only its own hosts'.
+      if (!rec.target) this.o.log(`fleet instance ${instance}: ${p.step}: ${p.message}`);
       this.updateInstance(instance, (i) => ({ ...i, progress: p.message, ...(p.cloud ? { cloud: p.cloud } : {}) }));
+    };
     this.updateInstance(instance, ({ error: _, ...i }) => ({ ...i, status: 'provisioning' }));
     const done = start
       .provision(abort.signal, onProgress)
@@ -82,6 +85,8 @@ export class FleetHosts {
       if (rec) await this.teardownNow(rec, how);
     } finally {
       this.tearingDown.delete(instance);
+      // Only now may the backend drop the instance's connection: it was kept for the teardown itself.
+      this.syncTargets();
     }
   }
 

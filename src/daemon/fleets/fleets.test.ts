@@ -130,6 +130,8 @@ describe('FleetManager', () => {
     expect(ssh.torn).toEqual(['fl-0']);
     expect(removed).toEqual(['fl-0']);
     expect(fleets.get('fl')).toMatchObject({ status: 'terminated', instances: [] });
+    // Once torn down, the backend keeps no connection to the host (else it would bring its agent back).
+    expect(ssh.targets).toEqual([]);
     expect(fleets.list(false)).toEqual([]);
   });
 
