@@ -284,6 +284,8 @@ export const FleetPlan = z.object({
   nodes: FleetNodesView.optional(),
   offers: z.array(Offer).optional(),
   offersTotal: z.number().int().optional(),
+  /** The highest price of all `offersTotal` offers (dollars per hour). */
+  offersMaxPrice: z.number().optional(),
 });
 export type FleetPlan = z.infer<typeof FleetPlan>;
 

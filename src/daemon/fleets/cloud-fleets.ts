@@ -77,11 +77,12 @@ export class CloudFleets {
     };
   }
 
-  async plan(config: FleetConfig): Promise<Pick<FleetPlan, 'nodes' | 'offers' | 'offersTotal' | 'warnings'>> {
+  async plan(config: FleetConfig): Promise<Pick<FleetPlan, 'nodes' | 'offers' | 'offersTotal' | 'offersMaxPrice' | 'warnings'>> {
     const members = this.membersFor(config);
     const offers = await this.offers(members, config);
     // No offers is said by the plan's offers table (offersTotal 0), not as a warning too.
-    return { nodes: fleetNodes(config)!, offers: offers.slice(0, PLAN_OFFERS), offersTotal: offers.length, warnings: [] };
+    const offersMaxPrice = offers.reduce((max, o) => Math.max(max, o.price), 0);
+    return { nodes: fleetNodes(config)!, offers: offers.slice(0, PLAN_OFFERS), offersTotal: offers.length, ...(offers.length > 0 ? { offersMaxPrice } : {}), warnings: [] };
   }
 
   /**
