@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../config/load.js';
 import type { FleetConfig } from '../model/fleet.js';
 import type { InstanceRecord } from '../state/schema.js';
-import { canGrow, cloudFilters, decideIdle, decideSweep, diskGiB, fleetNodes, idleDurationMs, instancesToCreate, intersectRequirements, nextInstanceName } from './cloud.js';
+import { canGrow, cloudFilters, decideIdle, decideReplenish, decideSweep, diskGiB, fleetNodes, idleDurationMs, instancesToCreate, intersectRequirements, nextInstanceName } from './cloud.js';
 
 const GB = 1024 ** 3;
 
@@ -107,5 +107,19 @@ describe('cloud fleet decisions', () => {
     expect(decideSweep(tagged, records)).toEqual(['i-ended', 'i-orphan']);
     // After a restart, gpu-3's creation died with the last process: a VM under its name is an orphan.
     expect(decideSweep(tagged, records, new Set(['gpu-3']))).toEqual(['i-ended', 'i-orphan', 'i-half']);
+  });
+
+  it('keeps min: replaces instances the provider took back; after failed creations only while retry covers no-capacity', () => {
+    const nodes = { min: 2, target: 2, max: 4 };
+    const live = instance('gpu-0');
+    const interrupted = instance('gpu-1', { status: 'terminated', terminationReason: 'interrupted', createdAt: 5 });
+    const failed = instance('gpu-2', { status: 'terminated', terminationReason: 'provisioning_failed', createdAt: 9 });
+    const retry = { on_events: ['no-capacity' as const], duration: 3600 };
+    expect(decideReplenish({ nodes, instances: [live, interrupted], retry: false, fleetAgeMs: 0 })).toBe(1);
+    expect(decideReplenish({ nodes, instances: [live, instance('gpu-3')], retry: false, fleetAgeMs: 0 })).toBe(0);
+    expect(decideReplenish({ nodes, instances: [interrupted, failed], retry: false, fleetAgeMs: 0 })).toBe(0);
+    expect(decideReplenish({ nodes, instances: [interrupted, failed], retry, fleetAgeMs: 10_000 })).toBe(2);
+    expect(decideReplenish({ nodes, instances: [interrupted, failed], retry, fleetAgeMs: 3_600_000 })).toBe(0);
+    expect(decideReplenish({ nodes, instances: [interrupted, failed], retry: { on_events: ['interruption' as const], duration: 3600 }, fleetAgeMs: 0 })).toBe(0);
   });
 });

@@ -144,3 +144,17 @@ export function decideSweep(tagged: readonly TaggedRef[], records: readonly Inst
     .filter((t) => !ids.has(t.instanceId) && !(t.instanceName !== undefined && creating.has(t.instanceName)))
     .map((t) => t.instanceId);
 }
+
+/**
+ * Instances to create so a fleet keeps `min` (dstack's fleet consolidation): instances the provider took back are
+ * replaced; after failed creations only while the fleet's `retry` covers `no-capacity` and its duration (counted from
+ * the fleet's creation) has not run out.
+ */
+export function decideReplenish(input: { nodes: FleetNodesView; instances: readonly InstanceRecord[]; retry: FleetConfig['retry']; fleetAgeMs: number }): number {
+  const { nodes, instances, retry, fleetAgeMs } = input;
+  const deficit = nodes.min - instances.filter((i) => !CLOUD_INSTANCE_DONE.has(i.status)).length;
+  if (deficit <= 0) return 0;
+  const last = instances.filter((i) => i.status === 'terminated').sort((a, b) => b.createdAt - a.createdAt)[0];
+  if (last?.terminationReason !== 'provisioning_failed') return deficit;
+  return retry && retry.on_events.includes('no-capacity') && fleetAgeMs < retry.duration * 1000 ? deficit : 0;
+}

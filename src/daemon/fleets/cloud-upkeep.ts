@@ -5,7 +5,7 @@
  * breaks), and one the provider ended (spot interruption, terminated elsewhere) ends with the reason while its
  * replicas are replaced; ended records beyond the last few are forgotten.
  */
-import { canGrow, decideIdle, fleetNodes, idleDurationMs, intersectRequirements, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
+import { canGrow, decideIdle, decideReplenish, fleetNodes, idleDurationMs, intersectRequirements, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { isRunFinished } from '../../core/reconcile/index.js';
 import { requirementsOf, type Requirements } from '../../core/runs/requirements.js';
@@ -39,8 +39,25 @@ export class CloudUpkeep {
       this.idle(fleet, config, used, now);
       this.forgetEnded(fleet.name);
     }
+    this.replenish(now);
     this.grow(runs, fleets, now);
     this.checkProviders(now);
+  }
+
+  /** Fleets below `min` get instances again (after interruptions; after failed creations while `retry` allows). */
+  private replenish(now: number): void {
+    const fleets = this.o.store.fleets().filter((f) => f.project === this.o.project && (f.status === 'active' || f.status === 'submitted' || f.status === 'failed'));
+    for (const fleet of fleets) {
+      const config = this.fleets.configOf(fleet.name);
+      if (!config || now < this.growthAllowedAt(fleet.name)) continue;
+      const instances = this.o.store.instances().filter((i) => i.fleet === fleet.name && !i.target);
+      if (instances.some((i) => i.status === 'pending' || i.status === 'provisioning')) continue;
+      const count = decideReplenish({ nodes: fleetNodes(config)!, instances, retry: config.retry, fleetAgeMs: now - fleet.createdAt });
+      if (count === 0) continue;
+      this.o.log(`fleet ${fleet.name}: ${count} below min ${fleetNodes(config)!.min}: creating ${count === 1 ? 'an instance' : `${count} instances`}`);
+      if (fleet.status === 'failed') this.o.store.putFleet({ ...fleet, status: 'submitted' });
+      for (let k = 0; k < count; k++) this.create(fleet.name, config, undefined, now);
+    }
   }
 
   private idle(fleet: FleetRecord, config: FleetConfig, used: ReadonlySet<string>, now: number): void {
@@ -74,22 +91,26 @@ export class CloudUpkeep {
         if (!config || !mayUse(run, fleet.name, config)) continue;
         if (!canGrow(fleetNodes(config)!, liveInstances(this.o.store.instances(), fleet.name).length) || !fits(config, needs)) continue;
         if (now < this.growthAllowedAt(fleet.name)) continue;
-        this.createFor(fleet.name, config, replica, needs, now);
+        this.create(fleet.name, config, { id: replica.id, needs }, now);
         claimed.add(replica.id);
         break;
       }
     }
   }
 
-  private createFor(fleet: string, config: FleetConfig, replica: ReplicaRecord, needs: Requirements, now: number): void {
+  /** One new instance of the fleet, for a waiting replica (its requirements narrow the offers) or to keep `min`. */
+  private create(fleet: string, config: FleetConfig, replica: { id: string; needs: Requirements } | undefined, now: number): void {
     const members = this.fleets.membersFor(config);
     const name = nextInstanceName(fleet, this.o.store.instances());
     // The backend is chosen now (the record names it); the cheapest offer decides once several clouds are configured.
-    const record: InstanceRecord = { name, fleet, backend: members[0]!.kind, status: 'pending', unreachable: false, createdAt: now, forReplica: { id: replica.id, requirements: needs as never } };
+    const record: InstanceRecord = {
+      ...{ name, fleet, backend: members[0]!.kind, status: 'pending', unreachable: false, createdAt: now },
+      ...(replica ? { forReplica: { id: replica.id, requirements: replica.needs as never } } : {}),
+    };
     this.o.store.putInstance(record);
-    this.o.log(`fleet ${fleet}: creating ${name} for replica ${replica.id}`);
+    if (replica) this.o.log(`fleet ${fleet}: creating ${name} for replica ${replica.id}`);
     this.o.hosts.updateInstance(name, (i) => i);
-    void this.fleets.cheapestBackend(members, config, needs).then((kind) => {
+    void this.fleets.cheapestBackend(members, config, replica?.needs).then((kind) => {
       if (kind !== record.backend) this.o.store.updateInstance(name, (i) => ({ ...i, backend: kind }));
       this.o.hosts.provision(name);
     });
