@@ -24,6 +24,8 @@ function unknownCommand(word: string, known: Set<string>): void {
 async function runCommand(input: string[]): Promise<void> {
   // `dstack help ps` as in dstack; oclif alone only knows `dstack ps --help` (no help plugin in the bundle).
   const argv = input[0] === 'help' ? [...input.slice(1), '--help'] : input;
+  // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).
+  if (argv[0] === 'offer' && (await (await import('./commands/offer-direct.js')).offerWithoutDaemon(argv.slice(1)))) return;
   const { COMMANDS } = await import('./commands/index.js');
   // Top-level words: `apply`, and `fleet` for `fleet:apply`.
   const known = new Set(Object.keys(COMMANDS).map((id) => id.split(':')[0] ?? id));

@@ -1,17 +1,19 @@
 import { Errors, Flags } from '@oclif/core';
+import type { OffersResponse } from '../core/api.js';
+import { directOffers } from '../core/catalog/direct.js';
+import type { OfferQueryInput, SpotPolicy } from '../core/catalog/offer-query.js';
 import { connectDaemon } from '../core/client/index.js';
-import type { SpotPolicy } from '../core/catalog/query.js';
-import { renderOffersTable } from '../ui/offers-table.js';
 import { BaseCommand } from './base.js';
+import { offersOutput, parseMaxPrice, TABLE_MAX_OFFERS } from './offer-direct.js';
 
-const TABLE_MAX_OFFERS = 50;
 const SPOT_FLAGS = { spot: 'spot', 'on-demand': 'on-demand', 'spot-auto': 'auto' } as const satisfies Record<string, SpotPolicy>;
 
 const maxPrice = Flags.custom<number>({
-  description: 'The maximum price per hour, in dollars.',
+  description: 'The maximum price per hour, in dollars: offers priced above it are not listed.',
   parse: async (input) => {
-    const n = Number(input);
-    if (input.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Errors.CLIError(`--max-price: expected a positive number of dollars, got ${JSON.stringify(input)}`);
+    const n = parseMaxPrice(input);
+    // oclif prefixes "Parsing --max-price": the flag is named once.
+    if (n === undefined) throw new Errors.CLIError(`expected a positive number of dollars per hour, got ${JSON.stringify(input)}`);
     return n;
   },
 });
@@ -20,7 +22,8 @@ export default class Offer extends BaseCommand {
   static override summary = 'List the offers: capacity a run could get from every configured backend.';
   static override description =
     'Cloud offers come from the backends configured in config.yml, priced from their catalogs (the date is printed); ' +
-    'a cloud named with --backend is listed from its catalog even when it is not configured. The table shows the ' +
+    'a cloud named with --backend is listed from its catalog even when it is not configured. A query whose --backend ' +
+    'names only clouds is answered from their catalogs without the daemon. The table shows the ' +
     `first ${TABLE_MAX_OFFERS} offers and --json all of them, unless --max-offers says otherwise.`;
   static override examples = [
     'dstack offer',
@@ -48,33 +51,30 @@ export default class Offer extends BaseCommand {
     const { flags } = await this.parse(Offer);
     const spotPolicy = spotPolicyOf(flags);
     const max = flags['max-offers'];
+    const input: OfferQueryInput = {
+      ...(flags.gpu !== undefined ? { gpu: flags.gpu } : {}),
+      ...(flags.cpu !== undefined ? { cpu: flags.cpu } : {}),
+      ...(flags.memory !== undefined ? { memory: flags.memory } : {}),
+      ...(flags.disk !== undefined ? { disk: flags.disk } : {}),
+      ...(flags.backend ? { backends: flags.backend } : {}),
+      ...(flags.region ? { regions: flags.region } : {}),
+      ...(flags['instance-type'] ? { instanceTypes: flags['instance-type'] } : {}),
+      ...(spotPolicy ? { spotPolicy } : {}),
+      ...(flags['max-price'] !== undefined ? { maxPrice: flags['max-price'] } : {}),
+      ...(max !== undefined ? { maxOffers: max } : {}),
+    };
+    // Clouds named with --backend are listed from their catalogs here; the daemon is asked only for what it has.
+    const answer = (await directOffers(input, this.io.env)) ?? (await this.fromDaemon(input));
+    const out = offersOutput(answer, { json: flags.json, max, painter: this.painter(), width: this.io.stdout.columns });
+    for (const note of out.notes) this.note(note);
+    if (out.json) this.printJson(out.json);
+    else this.print(out.text);
+  }
+
+  private async fromDaemon(input: OfferQueryInput): Promise<OffersResponse> {
     const client = await connectDaemon({ env: this.io.env });
     try {
-      const answer = await client.offers({
-        ...(flags.gpu !== undefined ? { gpu: flags.gpu } : {}),
-        ...(flags.cpu !== undefined ? { cpu: flags.cpu } : {}),
-        ...(flags.memory !== undefined ? { memory: flags.memory } : {}),
-        ...(flags.disk !== undefined ? { disk: flags.disk } : {}),
-        ...(flags.backend ? { backends: flags.backend } : {}),
-        ...(flags.region ? { regions: flags.region } : {}),
-        ...(flags['instance-type'] ? { instanceTypes: flags['instance-type'] } : {}),
-        ...(spotPolicy ? { spotPolicy } : {}),
-        ...(flags['max-price'] !== undefined ? { maxPrice: flags['max-price'] } : {}),
-        ...(max !== undefined ? { maxOffers: max } : {}),
-      });
-      for (const note of answer.notes) this.note(note);
-      const total = answer.total ?? answer.offers.length;
-      if (flags.json) return this.printJson({ offers: answer.offers, total, catalogs: answer.catalogs });
-      if (answer.offers.length === 0) return this.print('No matching offers.');
-      const table = renderOffersTable(answer.offers, {
-        max: max ?? TABLE_MAX_OFFERS,
-        total,
-        ...(answer.maxPrice !== undefined ? { maxPrice: answer.maxPrice } : {}),
-        catalogs: answer.catalogs,
-        painter: this.painter(),
-        width: this.io.stdout.columns,
-      });
-      this.print(table);
+      return await client.offers(input);
     } finally {
       await client.close();
     }

@@ -3,10 +3,10 @@
  * `--backend` that is not), and `dstack catalog refresh`. Which catalogs a query reads and how offers are filtered
  * and merged is core's (src/core/catalog); this class loads files and carries it out.
  */
-import type { CatalogInfo, CatalogRefreshRequest, CatalogRefreshResult } from '../../core/api.js';
-import { catalogOffers, restrictRegions, type CatalogOffers } from '../../core/catalog/offers.js';
+import type { CatalogRefreshRequest, CatalogRefreshResult } from '../../core/api.js';
+import { readCatalogOffers } from '../../core/catalog/answer.js';
+import type { CatalogOffers } from '../../core/catalog/offers.js';
 import type { OfferQuery } from '../../core/catalog/query.js';
-import { catalogSources, unconfiguredNote } from '../../core/catalog/sources.js';
 import type { Catalog } from '../../core/catalog/types.js';
 import { UserError } from '../../core/errors.js';
 import type { BackendConfig } from '../../core/home/backends-config.js';
@@ -25,8 +25,6 @@ export interface CatalogServiceOptions {
   fetch?: typeof fetch;
 }
 
-const infoOf = (c: Catalog): CatalogInfo => ({ provider: c.provider, date: c.date, source: c.source });
-
 export class CatalogService {
   constructor(private readonly o: CatalogServiceOptions) {}
 
@@ -35,15 +33,8 @@ export class CatalogService {
     return loadCatalog(provider, { serverDir: this.o.serverDir });
   }
 
-  async offers(query: OfferQuery): Promise<CatalogOffers> {
-    const sources = catalogSources(this.o.backends, query.named, SHIPPED_PROVIDERS);
-    const loaded = await Promise.all(sources.map(async (s) => ({ source: s, catalog: await this.load(s.provider) })));
-    const catalogs = loaded.map(({ source, catalog }) => restrictRegions(catalog, source.regions));
-    return {
-      offers: catalogOffers(catalogs, query.filters),
-      catalogs: loaded.map(({ catalog }) => infoOf(catalog)),
-      notes: loaded.filter(({ source }) => !source.configured).map(({ catalog }) => unconfiguredNote(infoOf(catalog))),
-    };
+  offers(query: OfferQuery): Promise<CatalogOffers> {
+    return readCatalogOffers(this.o.backends, query, (provider) => this.load(provider));
   }
 
   async refresh(req: CatalogRefreshRequest): Promise<CatalogRefreshResult> {

@@ -10,7 +10,8 @@ import type { CatalogInfo, Offer, OffersResponse } from '../api.js';
 import type { GpuVendor } from '../model/agent-api.js';
 import type { Range } from '../runs/requirements.js';
 import { gpuMatches, type GpuRequest } from '../scheduling/gpu-match.js';
-import type { OfferQuery } from './query.js';
+import type { OfferQuery } from './offer-query.js';
+import type { RowFilter } from './parse.js';
 import type { Catalog, CatalogItem, OfferFilters } from './types.js';
 
 const GiB = 1024 ** 3;
@@ -57,9 +58,12 @@ export function profileAllows(offer: Offer, filters: OfferFilters, sets: Sets = 
   return filters.maxPrice === undefined || offer.price <= filters.maxPrice;
 }
 
+/** Whether a machine without GPUs meets the GPU request: no GPU filter, and a count that allows none. */
+const noGpuFits = (gpu: GpuRequest): boolean =>
+  (gpu.names?.length ?? 0) === 0 && gpu.vendor === undefined && gpu.memoryMiB === undefined && within(0, gpu.count);
+
 function gpuFits(item: CatalogItem, gpu: GpuRequest): boolean {
-  const filtered = (gpu.names?.length ?? 0) > 0 || gpu.vendor !== undefined || gpu.memoryMiB !== undefined;
-  if (item.gpuCount === 0) return !filtered && within(0, gpu.count);
+  if (item.gpuCount === 0) return noGpuFits(gpu);
   if (!within(item.gpuCount, gpu.count)) return false;
   const one = { name: item.gpuName ?? '', memoryMiB: (item.gpuMemoryGiB ?? 0) * 1024, vendor: (item.gpuVendor ?? 'nvidia') as GpuVendor, id: '', index: 0 };
   return gpuMatches(one, gpu);
@@ -120,6 +124,26 @@ export function catalogOffers(catalogs: readonly Catalog[], filters: OfferFilter
     }
   }
   return out.sort(byPrice);
+}
+
+/**
+ * Rows of a catalog that `filters` can never list, told from their raw fields before they are parsed (spot, price,
+ * instance type, GPU-less rows where GPUs are asked for), so a one-off query parses only what it may list; the
+ * parsed rows then go through catalogOffers as ever. A field this cannot read keeps its row, which then fails to parse.
+ */
+export function rowFilter(filters: OfferFilters): RowFilter {
+  const { types } = setsOf(filters);
+  const gpuless = noGpuFits(filters.requirements.gpu);
+  const numberIn = (raw: string): number | undefined => (raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : undefined);
+  return (field) => {
+    const spot = field('spot').toLowerCase();
+    if ((spot === 'true' || spot === 'false') && !spotAllowed(spot === 'true', filters.spotPolicy)) return false;
+    const price = numberIn(field('price'));
+    if (filters.maxPrice !== undefined && price !== undefined && price > filters.maxPrice) return false;
+    const type = field('instance_name').toLowerCase();
+    if (types && type !== '' && !types.has(type)) return false;
+    return gpuless || numberIn(field('gpu_count') || '0') !== 0;
+  };
 }
 
 /** The machines dstack has (local, SSH fleets) narrowed by the same profile filters, merged with catalog offers. */

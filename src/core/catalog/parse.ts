@@ -19,6 +19,16 @@ export function* csvRecords(text: string): Generator<{ line: number; fields: str
   const n = text.length;
   while (i < n) {
     const start = line;
+    // Nearly every record is one line without quotes: split it natively; the loop below is for the others.
+    const nl = text.indexOf('\n', i);
+    const end = nl < 0 ? n : nl;
+    const plain = text.slice(i, end > i && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    if (!plain.includes('"') && !plain.includes('\r')) {
+      i = end + 1;
+      line++;
+      if (plain !== '') yield { line: start, fields: plain.split(',') };
+      continue;
+    }
     const fields: string[] = [];
     for (;;) {
       let value = '';
@@ -78,7 +88,13 @@ class CsvError extends Error {
 export interface ParseOptions {
   date: string;
   source: string;
+  /** Only rows this keeps are validated and become items (a one-off query's own filters, offers.ts `rowFilter`). */
+  keep?: RowFilter;
 }
+
+/** Whether to parse a row, told from its raw (trimmed) fields. */
+export type RowFilter = (field: (column: CatalogColumn) => string) => boolean;
+export type CatalogColumn = Column;
 
 /** The whole catalog of one provider; throws a UserError `INVALID_CATALOG` naming the source and the line. */
 export function parseCatalogCsv(text: string, provider: string, opts: ParseOptions): Catalog {
@@ -96,6 +112,8 @@ export function parseCatalogCsv(text: string, provider: string, opts: ParseOptio
         continue;
       }
       if (fields.length !== CATALOG_COLUMNS.length) fail(line, `expected ${CATALOG_COLUMNS.length} fields, found ${fields.length}`);
+      const at = index;
+      if (opts.keep && !opts.keep((c) => (fields[at[c]] ?? '').trim())) continue;
       items.push(itemOf(provider, fields, index, (m) => fail(line, m)));
     }
   } catch (e) {
