@@ -159,11 +159,17 @@ export class CloudFleets {
     );
   }
 
+  /** The cloud backends the fleet may use (its `backends:`); none when config.yml no longer has them. */
+  usableBy(config: FleetConfig): CloudFleetBackend[] {
+    const allowed = config.backends?.map((b) => b.toLowerCase());
+    return this.o.clouds.filter((c) => !allowed || allowed.includes(c.kind));
+  }
+
   /** The cloud backends the fleet may use (its `backends:`), or a UserError naming config.yml. */
   membersFor(config: FleetConfig): CloudFleetBackend[] {
-    const allowed = config.backends?.map((b) => b.toLowerCase());
-    const members = this.o.clouds.filter((c) => !allowed || allowed.includes(c.kind));
+    const members = this.usableBy(config);
     if (members.length > 0) return members;
+    const allowed = config.backends?.map((b) => b.toLowerCase());
     const wanted = allowed?.join(', ') ?? 'aws';
     throw new UserError('NO_CLOUD_BACKEND', `This fleet asks for cloud instances (\`nodes\`), but no ${allowed ? `${wanted} ` : ''}backend is configured in ${this.o.configFile}`, {
       hint: `Add it under projects[${this.o.project}].backends, e.g. \`- type: ${allowed?.[0] ?? 'aws'}\` with \`creds: {type: default}\`, then run \`dstack server restart\` if a daemon is running.`,

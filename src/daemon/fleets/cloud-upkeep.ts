@@ -49,7 +49,8 @@ export class CloudUpkeep {
     const fleets = this.o.store.fleets().filter((f) => f.project === this.o.project && (f.status === 'active' || f.status === 'submitted' || f.status === 'failed'));
     for (const fleet of fleets) {
       const config = this.fleets.configOf(fleet.name);
-      if (!config || now < this.growthAllowedAt(fleet.name)) continue;
+      // A backend removed from config.yml since: the fleet keeps what it has and creates nothing.
+      if (!config || this.fleets.usableBy(config).length === 0 || now < this.growthAllowedAt(fleet.name)) continue;
       const instances = this.o.store.instances().filter((i) => i.fleet === fleet.name && !i.target);
       if (instances.some((i) => i.status === 'pending' || i.status === 'provisioning')) continue;
       const count = decideReplenish({ nodes: fleetNodes(config)!, instances, retry: config.retry, fleetAgeMs: now - fleet.createdAt });
@@ -88,7 +89,7 @@ export class CloudUpkeep {
       const needs = requirementsOf(group?.resources ?? run.config.resources);
       for (const fleet of [...fleets].sort((a, b) => a.createdAt - b.createdAt)) {
         const config = this.fleets.configOf(fleet.name);
-        if (!config || !mayUse(run, fleet.name, config)) continue;
+        if (!config || !mayUse(run, fleet.name, config) || this.fleets.usableBy(config).length === 0) continue;
         if (!canGrow(fleetNodes(config)!, liveInstances(this.o.store.instances(), fleet.name).length) || !fits(config, needs)) continue;
         if (now < this.growthAllowedAt(fleet.name)) continue;
         this.create(fleet.name, config, { id: replica.id, needs }, now);
