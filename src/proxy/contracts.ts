@@ -35,6 +35,8 @@ export interface ServiceRoute {
   canScaleFromZero: boolean;
   /** Per-read upstream timeout in ms (dstack's DSTACK_SERVICE_CLIENT_TIMEOUT, default 60 s). */
   readTimeoutMs: number;
+  /** Set when `replicas` are a router group's (issue 14): only the router's inference paths are forwarded. */
+  router?: 'sglang' | 'dynamo';
 }
 
 /** Written by the control plane, read by the data plane on every request (a Map lookup, nothing more). */

@@ -15,21 +15,15 @@ const notYet = (path: string, what: string): UnsupportedField => ({ path, messag
 
 /**
  * One entry per field that is set and parsed but not implemented. `raw` (the YAML as parsed, before the schema)
- * is only used to name replica groups the way the user wrote them: legacy `replicas: [...]` or `groups: [...]`.
+ * names keys the way the user wrote them where that differs (replica groups: legacy `replicas: [...]` or
+ * `groups: [...]`); no current entry needs it. A group's `router` is implemented (issue 14: core/runs/router.ts).
  */
-export function unsupportedFields(config: AnyConfig, raw?: unknown): UnsupportedField[] {
-  return config.type === 'fleet' ? fleetFields(config) : serviceFields(config, raw);
+export function unsupportedFields(config: AnyConfig, _raw?: unknown): UnsupportedField[] {
+  return config.type === 'fleet' ? fleetFields(config) : serviceFields(config);
 }
 
-function serviceFields(config: ServiceConfig, raw: unknown): UnsupportedField[] {
+function serviceFields(config: ServiceConfig): UnsupportedField[] {
   const out: UnsupportedField[] = [];
-  const groupsKey = isObject(raw) && Array.isArray(raw.replicas) ? 'replicas' : 'groups';
-  config.groups?.forEach((g, i) => {
-    if (g.router === undefined) return;
-    const router = g.router.type === 'dynamo' ? 'NVIDIA Dynamo frontend' : 'SGLang router';
-    const what = `dstack runs the ${router} in this group and sends it the other groups' replicas as workers, for prefill-decode disaggregation`;
-    out.push(notYet(`${groupsKey}[${i}].router`, what));
-  });
   if (config.backend_options !== undefined) out.push(backendOptions());
   return out;
 }
@@ -43,5 +37,3 @@ function fleetFields(config: FleetConfig): UnsupportedField[] {
 function backendOptions(): UnsupportedField {
   return notYet('backend_options', 'dstack filters and orders Vast.ai offers with them; there is no Vast.ai backend');
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -21,7 +21,7 @@
  * - Services carry `source_format: 'dstack' | 'skyserve'`; SkyServe ones also `skyserve: SkyServeExtras`.
  * - Fleets: `ssh_config.hosts` are objects with hostname, port, user, identity_file, proxy_jump?, internal_ip?, blocks;
  *   cloud fleets' `nodes` (a count, a range or `{min, target, max}`) → `{min, max?, target}`.
- * - Parsed but not run yet (router groups, `backend_options`, cloud fleets): listed by
+ * - Parsed but not run yet (`backend_options`): listed by
  *   `unsupportedFields` in src/core/config/unsupported-fields.ts.
  */
 import type { z } from 'zod';

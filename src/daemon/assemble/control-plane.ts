@@ -29,6 +29,7 @@ import { FleetManager, parseFleetConfig } from '../fleets/fleets.js';
 import { FLEET_DONE } from '../fleets/fleets-state.js';
 import { Reachability } from '../fleets/reachability.js';
 import { Prober } from '../probes/prober.js';
+import { RouterWorkerSync } from '../runs/router-workers.js';
 import type { Lifetime } from '../process/lifetime.js';
 import type { Log } from '../process/log.js';
 import { Reconciler } from '../reconcile/reconciler.js';
@@ -148,7 +149,10 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     clock,
     log,
   });
+  const routerWorkers = new RouterWorkerSync({ runs: () => store.runs(), connection: (i) => reconciler.connection(i), log, clock });
   reconciler.onTick(() => prober.tick());
+  reconciler.onTick(() => routerWorkers.tick());
+  d.lifetime.add(() => routerWorkers.close());
   reconciler.onTick(() => fleets.tick());
   d.lifetime.add(() => prober.close());
   const control = new ControlPlane({

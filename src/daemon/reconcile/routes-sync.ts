@@ -1,11 +1,13 @@
 /**
  * State → route table: a service's route lists only replicas that run, passed their probes and are not being
  * stopped (DESIGN.md §4), or, when none has, those that turned unhealthy after being ready (core `routable`).
+ * A service with a router group routes to that group's replicas only, never to its workers (core router.ts).
  * Each route carries its service's idle limit (`stream_idle_timeout`, else the daemon's default). Routes are
  * rewritten only when their content changed, so the data plane's per-replica pools are not churned every tick.
  */
 import type { RouteTable, ServiceRoute } from '../../proxy/contracts.js';
 import { isRunFinished, routable } from '../../core/reconcile/index.js';
+import { routerGroupOf, trafficReplicas } from '../../core/runs/router.js';
 import { streamIdleMs } from '../../core/runs/stream-idle.js';
 import type { RateLimitRule, RunRecord } from '../../core/state/schema.js';
 import type { AgentConnection } from '../../backends/backend.js';
@@ -18,13 +20,14 @@ export interface RouteSyncOptions {
 }
 
 export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
-  const reachable = run.replicas.filter((r) => r.hostPort !== undefined && options.connection(r.instance ?? 'local'));
+  const reachable = trafficReplicas(run, run.replicas).filter((r) => r.hostPort !== undefined && options.connection(r.instance ?? 'local'));
   const replicas = routable(reachable).flatMap((r) => {
     const conn = options.connection(r.instance ?? 'local');
     if (!conn || r.hostPort === undefined) return [];
     const { origin, dispatcher } = conn.replicaOrigin(r.hostPort);
     return [{ id: r.id, origin, ...(dispatcher ? { dispatcher } : {}) }];
   });
+  const router = routerGroupOf(run);
   return {
     project: run.project,
     run: run.name,
@@ -34,12 +37,13 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
     rateLimits: run.settings.rateLimits,
     canScaleFromZero: run.settings.autoscaling && run.settings.replicas.min === 0,
     readTimeoutMs: streamIdleMs(run.settings, options.readTimeoutMs),
+    ...(router ? { router: router.type } : {}),
   };
 }
 
 /** Whether two routes send the same traffic the same way (a replica's tunnel dispatcher may be renewed: not a change). */
 function sameRoute(a: ServiceRoute, b: ServiceRoute): boolean {
-  const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs'] as const).every((k) => a[k] === b[k]);
+  const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs', 'router'] as const).every((k) => a[k] === b[k]);
   const replicas = a.replicas.length === b.replicas.length && a.replicas.every((r, i) => r.id === b.replicas[i]?.id && r.origin === b.replicas[i]?.origin);
   const limits = a.rateLimits === b.rateLimits || (a.rateLimits.length === b.rateLimits.length && a.rateLimits.every((r, i) => sameRule(r, b.rateLimits[i])));
   return scalars && replicas && limits;

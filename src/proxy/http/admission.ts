@@ -8,6 +8,7 @@ import { bearerToken } from './auth.js';
 import type { ProxyContext } from './context.js';
 import { clientIpOf, type ScannedRequest } from './headers.js';
 import { AMBIGUOUS_AUTHORIZATION, notFound, type Rejection } from './errors.js';
+import { routerPathRejection } from '../routing/router-paths.js';
 
 export const SERVICES_PREFIX = '/proxy/services/';
 
@@ -66,6 +67,9 @@ export function admit(
       return { rejection: { status: 403, detail: `Unauthenticated or unauthorized to access project ${sp.project}` } };
     }
   }
+  // After auth, as dstack checks it: an unauthorized caller learns nothing about which paths exist.
+  const offPath = route.router ? routerPathRejection(sp.rest) : undefined;
+  if (offPath) return { rejection: offPath };
   if (route.rateLimits.length > 0) {
     const verdict = ctx.limiter.check(
       `${sp.project}/${sp.run}`,
