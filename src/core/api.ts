@@ -221,6 +221,8 @@ export const RunPlan = z.object({
   /** "not supported yet" notices and other warnings to print above the confirmation. */
   warnings: z.array(z.string()),
   currentRun: RunView.optional(),
+  /** The catalogs the cloud offers come from (the plan prints their date). */
+  catalogs: z.array(CatalogInfo).optional(),
 });
 export type RunPlan = z.infer<typeof RunPlan>;
 
@@ -286,6 +288,8 @@ export const FleetPlan = z.object({
   offersTotal: z.number().int().optional(),
   /** The highest price of all `offersTotal` offers (dollars per hour). */
   offersMaxPrice: z.number().optional(),
+  /** The catalogs those offers come from (the plan prints their date). */
+  catalogs: z.array(CatalogInfo).optional(),
 });
 export type FleetPlan = z.infer<typeof FleetPlan>;
 

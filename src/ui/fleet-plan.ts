@@ -79,7 +79,7 @@ function renderCloudFleetPlan(plan: FleetPlan, nodes: NonNullable<FleetPlan['nod
   const table =
     offers.length === 0
       ? NO_FLEET_OFFERS
-      : renderOffersTable(offers, { max: opts.maxOffers ?? 3, ...(plan.offersTotal !== undefined ? { total: plan.offersTotal } : {}), ...(plan.offersMaxPrice !== undefined ? { maxPrice: plan.offersMaxPrice } : {}), ...tableOptions(opts) });
+      : renderOffersTable(offers, { max: opts.maxOffers ?? 3, ...(plan.offersTotal !== undefined ? { total: plan.offersTotal } : {}), ...(plan.offersMaxPrice !== undefined ? { maxPrice: plan.offersMaxPrice } : {}), ...(plan.catalogs ? { catalogs: plan.catalogs } : {}), ...tableOptions(opts) });
   return [head, '', table, ...warningLines(plan, opts.painter)].join('\n');
 }
 

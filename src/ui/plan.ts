@@ -39,6 +39,7 @@ export function renderPlan(plan: RunPlan, opts: PlanRenderOptions): string {
       : renderOffersTable(plan.offers, {
           max: opts.maxOffers ?? 3,
           total: plan.totalOffers,
+          ...(plan.catalogs ? { catalogs: plan.catalogs } : {}),
           ...(opts.painter ? { painter: opts.painter } : {}),
           ...(opts.width ? { width: opts.width } : {}),
         });

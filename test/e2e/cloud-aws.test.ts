@@ -54,6 +54,8 @@ async function start(idle: string): Promise<{ cli: CloudCli; fleet: string }> {
   current = { cli, fleet, runs: [], applied: false };
   const applied = await cli.run(['apply', '-f', await cli.write('fleet.dstack.yml', fleetYaml(fleet, idle)), '-y']);
   expect(applied.exitCode, applied.stderr).toBe(0);
+  // The plan says which day the offers' prices are from.
+  expect(`${applied.stdout}${applied.stderr}`).toMatch(/Prices of \d{4}-\d{2}-\d{2} \(aws, shipped catalog\)/);
   current.applied = true;
   return { cli, fleet };
 }
@@ -63,6 +65,7 @@ async function serve(cli: CloudCli, fleet: string, run: string, extra = ''): Pro
   current?.runs.push(run);
   const applied = await cli.run(['apply', '-f', await cli.write(`${run}.dstack.yml`, serviceYaml(run, fleet, extra)), '-y', '-d']);
   expect(applied.exitCode, applied.stderr).toBe(0);
+  expect(`${applied.stdout}${applied.stderr}`).toMatch(/Prices of \d{4}-\d{2}-\d{2} \(aws, shipped catalog\)/);
   const view = await eventually(`${run} ready`, async () => {
     const v = (await cli.ps()).find((r) => r.name === run);
     return readyReplicas(v).length === 1 ? v : undefined;

@@ -10,6 +10,7 @@ import { backoffBaseFromEnv, unhealthyGraceFromEnv } from '../../core/reconcile/
 import { defaultStreamIdleMs } from '../../core/runs/stream-idle.js';
 import type { StateStore } from '../../core/state/store.js';
 import { resolveSecrets, type SecretStore } from '../../core/secrets/index.js';
+import { catalogInfo } from '../../core/catalog/answer.js';
 import { catalogOffers } from '../../core/catalog/offers.js';
 import type { BackendConfig } from '../../core/home/backends-config.js';
 import { AwsCompute } from '../../backends/aws/index.js';
@@ -133,6 +134,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     ssh,
     clouds,
     configFile: d.paths.configFile,
+    catalogInfo: async (provider) => catalogInfo(await catalog.load(provider)),
     events: fleetEvents,
     parseFleet: parseFleetConfig,
     project,

@@ -4,7 +4,7 @@
  * sweep of tagged instances no record owns (at start and on delete). Growth, idle instances and provider checks run
  * on ticks in cloud-upkeep.ts. The decisions are pure (src/core/fleets/cloud.ts); these classes carry them out.
  */
-import type { FleetApplyRequest, FleetNodesView, FleetPlan, Offer } from '../../core/api.js';
+import type { CatalogInfo, FleetApplyRequest, FleetNodesView, FleetPlan, Offer } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import { cloudFilters, decideSweep, diskGiB, fleetNodes, instancesToCreate, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
@@ -35,6 +35,8 @@ export interface CloudFleetsOptions {
   parseFleet: (raw: unknown) => FleetConfig;
   /** DSTACK_HOME/config.yml, named when a fleet needs a backend that is not configured. */
   configFile: string;
+  /** Where a provider's catalog prices come from (the plan prints the date). */
+  catalogInfo?: (provider: string) => Promise<CatalogInfo>;
   /** How often a joined instance's state is asked of its provider (default 30 s); at once when it stops answering. */
   checkEveryMs?: number;
 }
@@ -77,12 +79,21 @@ export class CloudFleets {
     };
   }
 
-  async plan(config: FleetConfig): Promise<Pick<FleetPlan, 'nodes' | 'offers' | 'offersTotal' | 'offersMaxPrice' | 'warnings'>> {
+  async plan(config: FleetConfig): Promise<Pick<FleetPlan, 'nodes' | 'offers' | 'offersTotal' | 'offersMaxPrice' | 'catalogs' | 'warnings'>> {
     const members = this.membersFor(config);
     const offers = await this.offers(members, config);
     // No offers is said by the plan's offers table (offersTotal 0), not as a warning too.
     const offersMaxPrice = offers.reduce((max, o) => Math.max(max, o.price), 0);
-    return { nodes: fleetNodes(config)!, offers: offers.slice(0, PLAN_OFFERS), offersTotal: offers.length, ...(offers.length > 0 ? { offersMaxPrice } : {}), warnings: [] };
+    const providers = [...new Set(offers.map((o) => o.backend))];
+    const catalogs = this.o.catalogInfo ? (await Promise.all(providers.map((p) => this.o.catalogInfo!(p).catch(() => undefined)))).filter((c) => c !== undefined) : [];
+    return {
+      nodes: fleetNodes(config)!,
+      offers: offers.slice(0, PLAN_OFFERS),
+      offersTotal: offers.length,
+      ...(offers.length > 0 ? { offersMaxPrice } : {}),
+      ...(catalogs.length > 0 ? { catalogs } : {}),
+      warnings: [],
+    };
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import type { FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '../../core/api.js';
+import type { CatalogInfo, FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import { diffHosts, hostKey, sshTargets, type SshTarget } from '../../core/fleets/index.js';
 import { parseConfigObject } from '../../core/config/load.js';
@@ -35,6 +35,8 @@ export interface FleetManagerOptions {
   clouds?: readonly CloudFleetBackend[];
   /** DSTACK_HOME/config.yml, named in the error when a cloud fleet has no backend to use. */
   configFile?: string;
+  /** Where a provider's catalog prices come from (cloud fleet plans print the date). */
+  catalogInfo?: (provider: string) => Promise<CatalogInfo>;
   /** Fleet change notifications, keyed by fleet name. */
   events: RunEvents;
   /** The config language's parser for a raw `type: fleet` object (throws ConfigError). */
@@ -201,7 +203,6 @@ export class FleetManager {
     return plan;
   }
 
-  /** A `nodes` fleet: its record, and `target` instances (less those it has) created in the background. */
   private async applyCloud(req: FleetApplyRequest, p: PreparedFleet): Promise<FleetView> {
     const fleet = await this.cloud.apply(req, p.name, p.config, this.o.clock());
     this.changed(p.name);

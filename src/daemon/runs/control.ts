@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ApplyRequest, CatalogRefreshRequest, CatalogRefreshResult, Offer, OffersResponse, PlanRequest, RunPlan, RunView } from '../../core/api.js';
+import type { ApplyRequest, CatalogInfo, CatalogRefreshRequest, CatalogRefreshResult, Offer, OffersResponse, PlanRequest, RunPlan, RunView } from '../../core/api.js';
 import { offersResponse, type OfferQuery } from '../../core/catalog/index.js';
+import { catalogInfo } from '../../core/catalog/answer.js';
 import { UserError } from '../../core/errors.js';
 import { endedRun, isFinal, isRunEnding, isRunFinished } from '../../core/reconcile/index.js';
 import {
@@ -37,7 +38,7 @@ export interface ControlPlaneOptions extends PrepareOptions {
   store: StateStore;
   backend: Backend;
   /** Offers of cloud catalogs and `dstack catalog refresh`; absent = the backend's offers only. */
-  catalog?: Pick<CatalogService, 'offers' | 'refresh'>;
+  catalog?: Pick<CatalogService, 'offers' | 'refresh' | 'load'>;
   /** Cloud fleets that create instances for runs, and the offers each would create them from. */
   cloudFleets?: () => CloudFleetOffers[];
   reconciler: Reconciler;
@@ -75,7 +76,18 @@ export class ControlPlane {
       warnings: prepared.warnings,
     };
     if (current) plan.currentRun = this.view(current);
+    const catalogs = await this.catalogsOf(offers);
+    if (catalogs.length > 0) plan.catalogs = catalogs;
     return plan;
+  }
+
+  /** Where the cloud offers' prices come from: the catalog of each provider among them. */
+  private async catalogsOf(offers: readonly Offer[]): Promise<CatalogInfo[]> {
+    const catalog = this.o.catalog;
+    if (!catalog) return [];
+    const providers = [...new Set(offers.filter((o) => o.backend !== 'local' && o.backend !== 'ssh').map((o) => o.backend))];
+    const loaded = await Promise.all(providers.map((p) => catalog.load(p).then(catalogInfo, () => undefined)));
+    return loaded.filter((c): c is CatalogInfo => c !== undefined);
   }
 
   apply(req: ApplyRequest): Promise<RunView> {

@@ -24,7 +24,9 @@ describe('plan', () => {
 
   it('shows 3 offers of N with a "..." row, the max price, and warnings', () => {
     const offers = [0, 1, 2, 3, 4].map((i) => offer({ backend: 'aws', region: 'us-east-1', instanceType: `g5.${i}xlarge`, price: 0.5 + i, runtime: undefined }));
-    const text = renderPlan(plan({ offers, totalOffers: 7, warnings: ['rate_limits are applied per daemon'] }), { configPath: 'x.yml' });
+    const catalogs = [{ provider: 'aws', date: '2026-11-20', source: 'shipped' }];
+    const text = renderPlan(plan({ offers, totalOffers: 7, warnings: ['rate_limits are applied per daemon'], catalogs }), { configPath: 'x.yml' });
+    expect(text).toContain('Prices of 2026-11-20 (aws, shipped catalog)');
     const rows = text.split('\n').filter((l) => /^\d\s/.test(l) || l.startsWith('...'));
     expect(rows.map((r) => r.split(/\s{2,}/)[1] ?? r)).toEqual(['aws (us-east-1)', 'aws (us-east-1)', 'aws (us-east-1)', '...']);
     expect(text).toContain('Shown 3 of 7 offers, $4.5 max');

@@ -104,9 +104,9 @@ describe('cloud fleet plan', () => {
   const plan = fleetPlan({ fleetName: 'gpu', hosts: [], nodes: { min: 0, target: 0, max: 2 } });
 
   it('prints the policies, then the offers table cut to three with "Shown N of M offers"', () => {
-    const text = renderFleetPlan({ ...plan, offers: [offer(0.4), offer(0.5), offer(0.6), offer(0.7)], offersTotal: 12, offersMaxPrice: 32.77 }, { configPath: 'fleet.yml', placement: 'any', config });
+    const text = renderFleetPlan({ ...plan, offers: [offer(0.4), offer(0.5), offer(0.6), offer(0.7)], offersTotal: 12, offersMaxPrice: 32.77, catalogs: [{ provider: 'aws', date: '2026-11-20', source: 'shipped' }] }, { configPath: 'fleet.yml', placement: 'any', config });
     const lines = text.split('\n');
-    expect(lines.slice(0, -1)).toEqual([
+    expect(lines.slice(0, -2)).toEqual([
       ' Project        main',
       ' Configuration  fleet.yml',
       ' Type           fleet',
@@ -127,8 +127,9 @@ describe('cloud fleet plan', () => {
       '...',
       '',
     ]);
-    // The plan carries the cheapest few offers only: the "$X max" of all twelve is the daemon's to send.
-    expect(lines.at(-1)).toBe('Shown 3 of 12 offers, $32.77 max');
+    // The plan carries the cheapest few offers only: the "$X max" of all twelve is the daemon's to send, as is the date.
+    expect(lines.at(-2)).toBe('Shown 3 of 12 offers, $32.77 max');
+    expect(lines.at(-1)).toBe('Prices of 2026-11-20 (aws, shipped catalog)');
     expect(fleetPlanDecision(plan, { force: false }).question).toBe('Fleet gpu does not exist yet. Create the fleet?');
   });
 
