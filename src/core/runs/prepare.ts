@@ -5,6 +5,7 @@
  */
 import type { RepoInfo } from '../api.js';
 import { UserError } from '../errors.js';
+import { checkGroupRefs } from './group-refs.js';
 import type { AnyConfig } from '../model/index.js';
 import { Json } from '../model/json.js';
 import { checkSecretReferences, maskPaths, resolveSecrets, type KeyPath } from '../secrets/index.js';
@@ -61,6 +62,9 @@ export async function prepareRun(raw: unknown, o: PrepareOptions, random?: () =>
   }
   const name = config.name ?? randomRunName(random);
   if (!RUN_NAME.test(name)) throw new UserError('INVALID_RUN_NAME', `invalid run name \`${name}\``);
+  // `${{ groups[i].replicas[j].IP_ADDRESS }}`: a typo or an index beyond the groups is refused here, not at start.
+  const groups = config.groups ?? [];
+  checkGroupRefs([config.commands ?? [], ...groups.map((g) => g.commands ?? [])], groups.map((g) => g.replicas.max ?? g.replicas.min ?? 1));
   const specContext = { project: o.project, runName: name, env: o.env };
   const code = (t: SpecTemplate) => withRepo(t, config, repo);
   const groupTemplates = buildGroupSpecTemplates(config, specContext);

@@ -8,6 +8,7 @@
 import { DstackError } from '../../core/errors.js';
 import type { ReplicaSpecInput } from '../../core/model/agent-api.js';
 import { applyAgentRemoved, applyAgentState, applyStartFailure, replicaSpec, type Effect, type PlacementLimits } from '../../core/reconcile/index.js';
+import { fillGroupRefs, groupIpRefs, hasGroupRefs, type GroupIpRef } from '../../core/runs/group-refs.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { Log } from '../process/log.js';
 import type { AgentLink } from './agent-connections.js';
@@ -29,6 +30,8 @@ export interface EffectsOptions<C extends AgentLink> {
   placement: Placement;
   /** Fills in what the stored spec only references (`${{ secrets.NAME }}`), just before the agent gets it. */
   resolveSpec?: (run: RunRecord, spec: ReplicaSpecInput) => ReplicaSpecInput;
+  /** `${{ groups[i].replicas[j].IP_ADDRESS }}`: that replica's address once it runs (undefined: not yet). */
+  groupAddress?: (run: RunRecord, ref: GroupIpRef) => Promise<string | undefined>;
   /** What the instance needs before the replica starts there (the run's code archive). */
   prepare: (conn: C, run: RunRecord, spec: ReplicaSpecInput) => Promise<void>;
   /** Resolves once the replica's in-flight requests finished (it already left the route table). */
@@ -78,12 +81,18 @@ export class Effects<C extends AgentLink> {
   private async start(id: string): Promise<void> {
     const found = this.o.replicas.find(id);
     if (!found || found.replica.status !== 'submitted') return;
+    // A replica whose commands name other replicas' addresses waits (submitted, saying for whom) until they run.
+    const commands = await this.groupCommands(found.run, found.replica);
+    if (commands && 'waiting' in commands) {
+      const message = `waiting for ${commands.waiting.name}`;
+      return void this.o.replicas.update(id, (r) => (r.status === 'submitted' && r.statusMessage !== message ? { ...r, statusMessage: message } : r));
+    }
     const instance = this.o.placement.place(found.run, found.replica);
     if (instance === undefined) return;
     this.o.replicas.update(id, (r) => ({ ...r, status: 'provisioning', instance }));
     try {
       const conn = await this.o.agents.connect(instance);
-      const template = replicaSpec(found.run, found.replica, this.o.placement.take(id));
+      const template = { ...replicaSpec(found.run, found.replica, this.o.placement.take(id)), ...(commands ? { commands: commands.commands } : {}) };
       const spec = this.o.resolveSpec ? this.o.resolveSpec(found.run, template) : template;
       await this.o.prepare(conn, found.run, spec);
       this.o.log(`starting replica ${id} on ${instance}`);
@@ -99,6 +108,16 @@ export class Effects<C extends AgentLink> {
       this.o.log(`replica ${id} failed to start: ${(e as Error).message}`);
       this.o.replicas.update(id, (r) => applyStartFailure(r, err?.code ?? 'EXECUTOR_ERROR', (e as Error).message, this.now()));
     }
+  }
+
+  /** The replica's commands with `${{ groups[i].replicas[j].IP_ADDRESS }}` filled in; undefined when it has none. */
+  private async groupCommands(run: RunRecord, replica: ReplicaRecord): Promise<ReturnType<typeof fillGroupRefs> | undefined> {
+    const lookup = this.o.groupAddress;
+    const commands = replicaSpec(run, replica).commands ?? [];
+    if (!lookup || !hasGroupRefs(commands)) return undefined;
+    const refs = commands.flatMap(groupIpRefs);
+    const addresses = new Map(await Promise.all(refs.map(async (ref) => [ref.name, await lookup(run, ref).catch(() => undefined)] as const)));
+    return fillGroupRefs(commands, (ref) => addresses.get(ref.name));
   }
 
   private async stop(effect: Extract<Effect, { type: 'stop' }>): Promise<void> {

@@ -11,12 +11,15 @@ import {
   decideHostLoss,
   decideInstanceRemoved,
   isRunFinished,
+  isActive,
   needsPlacement,
   reconcileRun,
   replicaTarget,
   type Effect,
   type HostLossAction,
 } from '../../core/reconcile/index.js';
+import type { GroupIpRef } from '../../core/runs/group-refs.js';
+import { groupStates } from '../../core/runs/groups.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { RouteTable } from '../../proxy/contracts.js';
@@ -100,6 +103,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
         take: (id) => placer.take(id),
       },
       ...(o.resolveSpec ? { resolveSpec: o.resolveSpec } : {}),
+      groupAddress: (run, ref) => this.groupAddress(run, ref),
       prepare: async (conn, run, spec) => {
         // The code archive goes to each host once (issue 8).
         if (spec.repo && run.repo) await this.repoUploads.ensure(conn.instance, conn.client, run.repo);
@@ -159,6 +163,22 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
   }
 
   /** Drops an instance leaving its fleet; replicas still there (a forced delete) fail and are replaced elsewhere. */
+  /**
+   * The address other replicas reach replica j of group i at: its container's on the host's Docker network, or the
+   * host's loopback for a process. Undefined until that replica (its latest submission) runs.
+   */
+  private async groupAddress(run: RunRecord, ref: GroupIpRef): Promise<string | undefined> {
+    const group = groupStates(run)[ref.group];
+    if (!group || ref.replica >= group.replicas.max) return undefined;
+    const current = this.o.store.runs().find((r) => r.id === run.id) ?? run;
+    const num = group.firstNum + ref.replica;
+    const replica = current.replicas.filter((r) => r.num === num && isActive(r)).sort((a, b) => b.submission - a.submission)[0];
+    if (replica?.status !== 'running') return undefined;
+    const state = await this.agents.get(replica.instance ?? 'local')?.client.getReplica(replica.id);
+    if (!state) return undefined;
+    return state.address ?? (state.runtime === 'process' ? '127.0.0.1' : undefined);
+  }
+
   forgetInstance(instance: string, why?: string): void {
     this.carryOut(decideInstanceRemoved(this.o.store.runs(), instance, why), this.o.clock());
     this.agents.forget(instance);
