@@ -1,6 +1,6 @@
 /**
  * Replica groups with a router (issue 14) end to end with the built CLI on the test dockerd: a fake SGLang router
- * group and a worker group (test/fixtures/servers/sglang-router.mjs, shipped with the applied folder to /workflow).
+ * group and two worker groups, prefill and decode (test/fixtures/servers/sglang-router.mjs, shipped with the applied folder to /workflow).
  * Traffic through the proxy reaches the workers only through the router, paths the router does not serve answer
  * 403, and re-applying with more workers grows the router's worker list (the daemon posts them to its /workers).
  * Worker URLs are container addresses on the Docker bridge, which the router's container reaches directly.
@@ -36,7 +36,11 @@ groups:
       type: sglang
     commands:
       - node /workflow/sglang-router.mjs router
-  - name: workers
+  - name: prefill
+    replicas: 1
+    commands:
+      - node /workflow/sglang-router.mjs worker
+  - name: decode
     replicas: ${workers}
     commands:
       - node /workflow/sglang-router.mjs worker
@@ -69,10 +73,11 @@ afterAll(async () => {
 
 describe('a service with an SGLang router group', () => {
   it('routes through the router only, refuses other paths, and tells the router about new workers', async () => {
-    const file = await cli.write('router.dstack.yml', yaml(2));
+    const file = await cli.write('router.dstack.yml', yaml(1));
     const applied = await cli.run(['apply', '-f', file, '-y', '-d']);
     expect(applied.exitCode, applied.stderr).toBe(0);
 
+    // Two worker groups (prefill and decode, as in dstack's PD disaggregation): the router gets the workers of both.
     const first = await eventually('the router listing both workers', routedWith(2), 120_000);
     expect(first.workers.every((w) => /^http:\/\/\d+\.\d+\.\d+\.\d+:8000$/.test(w))).toBe(true);
 
@@ -95,12 +100,12 @@ describe('a service with an SGLang router group', () => {
       expect((r.body as { detail: string }).detail).toMatch(/^Path is not allowed for this service/);
     }
 
-    const grown = await cli.run(['apply', '-f', await cli.write('router.dstack.yml', yaml(3)), '-y', '-d']);
+    const grown = await cli.run(['apply', '-f', await cli.write('router.dstack.yml', yaml(2)), '-y', '-d']);
     expect(grown.exitCode, grown.stderr).toBe(0);
     const after = await eventually('the router listing three workers', routedWith(3), 120_000);
     expect(new Set(after.workers).size).toBe(3);
     const view = (await cli.ps()).find((r) => r.name === SVC);
     const running = view?.replicas.filter((r) => r.status === 'running' && r.ready).map((r) => r.group).sort();
-    expect(running).toEqual(['router', 'workers', 'workers', 'workers']);
+    expect(running).toEqual(['decode', 'decode', 'prefill', 'router']);
   }, 300_000);
 });
