@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { agentTrimPlugin } from './agent-trim.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
@@ -91,9 +92,18 @@ async function buildAgent(version) {
     console.warn('build: src/agent/main.ts does not exist yet; skipping dist/agent.js');
     return undefined;
   }
-  const result = await esbuild.build({ ...commonOptions(version), entryPoints: [AGENT_ENTRY], outfile: join(DIST, 'agent.js') });
-  const forbidden = Object.keys(result.metafile.inputs).filter((p) => isUiRuntime(p) || p.includes('node_modules/@oclif/'));
-  if (forbidden.length > 0) throw new Error(`build: the agent must not bundle ink/react/oclif, but it includes: ${forbidden.slice(0, 5).join(', ')}`);
+  const result = await esbuild.build({
+    ...commonOptions(version),
+    entryPoints: [AGENT_ENTRY],
+    outfile: join(DIST, 'agent.js'),
+    // Idle RSS (issue 15): dependency code the agent never reaches stays out, and whitespace/comments go, because
+    // the source is held in memory twice over at startup (and one non-Latin-1 comment character makes V8 keep
+    // it as a two-byte string). Identifiers are kept, so stack traces stay readable.
+    plugins: [agentTrimPlugin()],
+    minifyWhitespace: true,
+  });
+  const forbidden = Object.keys(result.metafile.inputs).filter((p) => isUiRuntime(p) || /node_modules\/(@oclif|ssh2|@grpc|protobufjs)\//.test(p));
+  if (forbidden.length > 0) throw new Error(`build: the agent must not bundle ink/react/oclif/ssh2/grpc, but it includes: ${forbidden.slice(0, 5).join(', ')}`);
   return result.metafile;
 }
 

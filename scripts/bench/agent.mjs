@@ -1,8 +1,8 @@
-// The host agent: idle RSS (goal < 60 MB) and the time from `POST /api/replicas` to `running`, beside
-// `docker run -d` of the same image with the same flags, measured in the same run (goal: within 1.3×).
+// The host agent: idle RSS (goal < 45 MiB under node, < 60 MiB as the SEA) and the time from `POST /api/replicas`
+// to `running`, beside `docker run -d` of the same image with the same flags, measured in the same run (goal: within 1.3×).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +96,12 @@ export async function run(ctx = {}) {
       agent.child.kill('SIGTERM');
       rmSync(home, { recursive: true, force: true });
     }
-    for (const [label, mib] of idle) rows.push([`idle RSS, ${label}`, `${fmt.mib(mib)} MiB`, '< 60 MiB', mib < 60 ? 'ok' : 'over']);
+    // Goals from issue 15: the SEA carries its own copy of node, whose pages count in its RSS.
+    for (const [label, mib] of idle) {
+      const goal = label.includes('SEA') ? 60 : 45;
+      rows.push([`idle RSS, ${label}`, `${fmt.mib(mib)} MiB`, `< ${goal} MiB`, mib < goal ? 'ok' : 'over']);
+    }
+    rows.push(['dist/agent.js size', `${fmt.mib(statSync(agentJs).size / 2 ** 20)} MiB`, '', '']);
 
     const home = mkdtempSync(join(tmpdir(), 'bench-agent-'));
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
@@ -141,6 +146,7 @@ export async function run(ctx = {}) {
     rows,
     notes: [
       `Docker engine ${dockerHost}, image ${IMAGE}; both paths publish port 8080 on 127.0.0.1 and use docker-init.`,
+      'Idle RSS is read 2 s after the first health answer, before V8 has collected startup garbage (a few MiB).',
       'Agent time = POST until the `running` event on /api/events (includes the image check and `:latest` re-pull attempt); docker time = the CLI process wall time.',
     ],
   };

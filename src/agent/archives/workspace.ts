@@ -7,7 +7,6 @@
  */
 import { cp, mkdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { REPO_FILES_DIR, type ReplicaSpec } from '../../core/model/agent-api.js';
 import { AgentError } from '../errors.js';
 import type { RuntimeKind } from '../replicas/runtime.js';
@@ -37,6 +36,8 @@ export class Workspaces {
     await mkdir(repoDir, { recursive: true, mode: 0o755 });
     // Marks the archive as used now, so pruning (by age) spares archives that replicas keep starting from.
     await utimes(archive, new Date(), new Date()).catch(() => undefined);
+    // execa is loaded on first use: most hosts never get a code archive, and it costs idle memory (issue 15).
+    const { execa } = await import('execa');
     const r = await execa('tar', ['-xzf', archive, '-C', repoDir, '--no-same-owner'], { reject: false, stdin: 'ignore' });
     if (r.exitCode !== 0 || r.failed) {
       await rm(ws, { recursive: true, force: true });
