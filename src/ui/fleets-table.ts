@@ -39,7 +39,9 @@ export function instanceStatus(i: InstanceView): string {
   const blocks = settled && i.blocks !== undefined && i.blocks > 1 ? `${i.busyBlocks ?? 0}/${i.blocks} busy` : i.status;
   if (settled) return i.unreachable ? `${blocks} (unreachable)` : blocks;
   const ending = i.status === 'terminating' || i.status === 'terminated';
-  return ending && i.terminationReason ? `${i.status} (${i.terminationReason.replaceAll('_', ' ')})` : i.status;
+  // `terminated (terminated by user)` says nothing the user does not know: only other reasons are shown.
+  const reason = ending && i.terminationReason && i.terminationReason !== 'terminated_by_user' ? i.terminationReason : undefined;
+  return reason ? `${i.status} (${reason.replaceAll('_', ' ')})` : i.status;
 }
 
 /** The colour of an instance's status: lost hosts and spot interruptions stand out from a plain `terminated`. */

@@ -113,7 +113,9 @@ export class FleetHosts {
       const fleet = rec.fleet !== undefined ? this.o.store.fleet(this.o.project, rec.fleet) : undefined;
       // A host a re-apply removed is forgotten; a deleted fleet's instances and ended cloud instances stay `terminated`.
       if (fleet?.status === 'terminating' || !rec.target) {
-        this.updateInstance(instance, ({ progress: _, ...i }) => ({ ...i, status: 'terminated', ...(how.reason ? { terminationReason: how.reason } : {}) }));
+        // SSH hosts are not terminated, only left: the reason belongs to cloud instances.
+        const reason = how.reason && !rec.target ? { terminationReason: how.reason } : {};
+        this.updateInstance(instance, ({ progress: _, ...i }) => ({ ...i, status: 'terminated', ...reason }));
       } else this.o.store.removeInstance(instance);
     } catch (e) {
       this.o.log(`teardown of ${instance}: ${(e as Error).message}`);
