@@ -2,9 +2,16 @@
  * One daemon per DSTACK_HOME: a proper-lockfile lock on `server/` for the daemon's whole life. A live holder
  * (pid in daemon.json answers) → DAEMON_RUNNING at once; a holder that died without unlocking (kill -9) leaves a
  * lock that goes stale within seconds, so then we wait that long instead of failing.
+ *
+ * On Linux the daemon also holds an abstract unix socket named after the home, which the kernel frees the moment
+ * the process dies, however it dies: holding it proves no other daemon of this home lives or is starting, so a
+ * lock left by a dead holder is taken at once (restart to serving after kill -9 waits for nothing).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { UserError } from '../../core/errors.js';
 import type { HomePaths } from '../../core/home/paths.js';
@@ -16,6 +23,24 @@ const REFRESH_MS = 1_000;
 
 export async function acquireDaemonLock(paths: HomePaths, onCompromised: (e: Error) => void): Promise<() => Promise<void>> {
   await mkdir(paths.serverDir, { recursive: true, mode: 0o700 });
+  const socket = await holdSocketLock(paths.serverDir);
+  if (socket === 'taken') {
+    const info = await readDaemonInfo(paths.daemonFile);
+    throw running(paths, info?.pid, info?.port);
+  }
+  try {
+    const release = await lockHome(paths, onCompromised, socket !== undefined);
+    return async () => {
+      await release();
+      socket?.close();
+    };
+  } catch (e) {
+    socket?.close();
+    throw e;
+  }
+}
+
+async function lockHome(paths: HomePaths, onCompromised: (e: Error) => void, soleDaemon: boolean): Promise<() => Promise<void>> {
   const options = { lockfilePath: paths.lockFile, realpath: false, stale: STALE_MS, update: REFRESH_MS, onCompromised };
   try {
     return await lockfile.lock(paths.serverDir, options);
@@ -24,6 +49,11 @@ export async function acquireDaemonLock(paths: HomePaths, onCompromised: (e: Err
   }
   const info = await readDaemonInfo(paths.daemonFile);
   if (info && info.pid !== process.pid && pidAlive(info.pid)) throw running(paths, info.pid, info.port);
+  if (soleDaemon) {
+    // No other daemon of this home lives (we hold its socket): the lock is a dead holder's.
+    await rm(paths.lockFile, { recursive: true, force: true });
+    return lockfile.lock(paths.serverDir, options);
+  }
   // The recorded holder is dead (kill -9) and the lock is no longer refreshed: take it now rather than waiting for
   // it to go stale (5 s of a restart). A lock touched within the refresh period may be a second daemon starting at
   // this moment, which is left alone.
@@ -42,6 +72,23 @@ export async function acquireDaemonLock(paths: HomePaths, onCompromised: (e: Err
     const again = await readDaemonInfo(paths.daemonFile);
     throw running(paths, again?.pid, again?.port);
   }
+}
+
+/**
+ * Linux only: listens on `\0dstack-daemon:<sha256 of server/>` for the daemon's life. 'taken' when another process
+ * holds it; undefined where abstract sockets do not exist (the lock file alone decides there).
+ */
+async function holdSocketLock(serverDir: string): Promise<Server | 'taken' | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const name = `\0dstack-daemon:${createHash('sha256').update(resolve(serverDir)).digest('hex')}`;
+  const server = createServer((c) => c.destroy());
+  return new Promise((done) => {
+    server.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'EADDRINUSE' ? 'taken' : undefined));
+    server.listen({ path: name }, () => {
+      server.unref();
+      done(server);
+    });
+  });
 }
 
 /** Whether the lock exists and goes untouched for 1.5 refresh periods (waiting up to the stale time for that). */
