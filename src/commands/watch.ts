@@ -25,8 +25,10 @@ export async function refreshUntilInterrupted<T>(view: LiveView<T>, load: (signa
       if (next) view.update(next.value);
     }
   } finally {
-    // Still ours while the view unmounts: a second Ctrl+C then must not kill the process mid-teardown (exit 130).
     await view.stop();
-    process.off('SIGINT', onSigint);
+    // The handler stays for the rest of this short-lived process: Ink and restore-cursor bundle their own copies of
+    // signal-exit, whose listeners re-raise a SIGINT (exit 130) once they think no one else listens, so a Ctrl+C
+    // arriving during teardown would turn a clean end of the watch into a kill.
+    if (!stop.signal.aborted) process.off('SIGINT', onSigint);
   }
 }
