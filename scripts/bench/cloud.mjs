@@ -16,12 +16,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
-import { bundleEntry, fmt, markdownSection, median } from './lib.mjs';
+import { bundleEntry, fmt, markdownSection, median, daemonApi, pollUntil } from './lib.mjs';
 
 export const name = 'cloud';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const GOAL = 1.2;
 
 /** moto + EC2 front + the test credentials, bundled from the test helpers (packages stay external: vitest's hooks are never called here). */
@@ -45,29 +44,8 @@ async function loadAwsHarness() {
   return import(pathToFileURL(outfile).href);
 }
 
-async function api(daemon, token, method, path, body) {
-  const res = await fetch(`${daemon.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (res.status !== 200) throw new Error(`bench cloud: ${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function until(what, check, timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check().catch((e) => {
-      if (e.message.startsWith('bench cloud:') && !e.message.includes('HTTP')) throw e;
-      return undefined;
-    });
-    if (v) return v;
-    await sleep(50);
-  }
-  throw new Error(`bench cloud: ${what} did not happen in time`);
-}
+const api = (daemon, token, method, path, body) => daemonApi('cloud', daemon, token, method, path, body);
+const until = (what, check, timeoutMs = 180_000) => pollUntil('cloud', what, check, timeoutMs);
 
 /** What a terminated VM loses, done to the namespace host: the agent (by pid), the run's containers, the agent dir. */
 async function clearHost(host, remoteDir, runNames) {

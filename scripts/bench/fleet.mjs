@@ -9,37 +9,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundleEntry, fmt, markdownSection, median } from './lib.mjs';
+import { bundleEntry, fmt, markdownSection, median, daemonApi, pollUntil } from './lib.mjs';
 
 export const name = 'fleet';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const bundle = (entry, out) => bundleEntry('fleet', entry, out);
 
-async function api(daemon, token, method, path, body) {
-  const res = await fetch(`${daemon.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (res.status !== 200) throw new Error(`bench fleet: ${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function until(what, check, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check().catch((e) => {
-      if (e.message.startsWith('bench fleet:') && !e.message.includes('HTTP')) throw e;
-      return undefined;
-    });
-    if (v) return v;
-    await sleep(50);
-  }
-  throw new Error(`bench fleet: ${what} did not happen in time`);
-}
+const api = (daemon, token, method, path, body) => daemonApi('fleet', daemon, token, method, path, body);
+const until = (what, check, timeoutMs = 120_000) => pollUntil('fleet', what, check, timeoutMs);
 
 /** Apply-to-ready samples (ms) of `service` on a daemon, each run stopped before the next. */
 async function samples(daemon, token, service, n, log) {

@@ -125,3 +125,29 @@ export async function bundleModules(name, exports) {
   await build({ ...BUNDLE, stdin: { contents: exports.join('\n'), resolveDir: ROOT, loader: 'ts' }, outfile });
   return import(pathToFileURL(outfile).href);
 }
+
+/** A daemon API call with the admin token; a non-200 answer throws `bench <section>: METHOD path: HTTP …`. */
+export async function daemonApi(section, daemon, token, method, path, body) {
+  const res = await fetch(`${daemon.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (res.status !== 200) throw new Error(`bench ${section}: ${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Polls `check` every 50 ms until it returns a truthy value; HTTP errors count as "not yet", the section's own errors stop it. */
+export async function pollUntil(section, what, check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check().catch((e) => {
+      if (e.message.startsWith(`bench ${section}:`) && !e.message.includes('HTTP')) throw e;
+      return undefined;
+    });
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`bench ${section}: ${what} did not happen in time`);
+}

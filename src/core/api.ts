@@ -32,6 +32,7 @@
  */
 import { z } from 'zod';
 import { ReplicaMetrics } from './model/agent-api.js';
+import { CatalogInfo, Offer, Resources } from './offers-api.js';
 
 export const DEFAULT_SERVER_PORT = 3000;
 
@@ -46,66 +47,6 @@ export type JobStatus = z.infer<typeof JobStatus>;
 
 export const InstanceStatus = z.enum(['pending', 'provisioning', 'idle', 'busy', 'terminating', 'terminated']);
 export type InstanceStatus = z.infer<typeof InstanceStatus>;
-
-export const Resources = z.object({
-  cpus: z.number(),
-  memoryBytes: z.number(),
-  diskBytes: z.number(),
-  gpus: z.array(z.object({ name: z.string(), memoryMiB: z.number(), vendor: z.string() })),
-  arch: z.string().optional(),
-});
-export type Resources = z.infer<typeof Resources>;
-
-export const Offer = z.object({
-  backend: z.string(),
-  region: z.string(),
-  /** GCP: the zone of the region the offer is in (catalog rows are per zone). */
-  zone: z.string().optional(),
-  instanceType: z.string(),
-  resources: Resources,
-  spot: z.boolean(),
-  price: z.number(),
-  availability: z.enum(['idle', 'busy', 'available', 'not available', 'no quota']),
-  /** Local backend only: whether replicas run in Docker or as plain processes. */
-  runtime: z.enum(['docker', 'process']).optional(),
-  fleet: z.string().optional(),
-  instance: z.string().optional(),
-});
-export type Offer = z.infer<typeof Offer>;
-
-/** Where catalog offers' prices come from: `dstack offer` and the plan print the date. */
-export const CatalogInfo = z.object({
-  provider: z.string(),
-  /** ISO date of the prices (`2026-12-05`). */
-  date: z.string(),
-  /** `shipped`, or the file under DSTACK_HOME/server/catalog a refresh wrote. */
-  source: z.string(),
-});
-export type CatalogInfo = z.infer<typeof CatalogInfo>;
-
-/** Cheapest first; `total` and `maxPrice` are over every match, `offers` may be the first `max_offers` of them. */
-export const OffersResponse = z.object({
-  offers: z.array(Offer),
-  total: z.number().int().optional(),
-  maxPrice: z.number().optional(),
-  catalogs: z.array(CatalogInfo).default([]),
-  /** Said to the user on stderr (a backend named but not configured, a catalog that could not be read). */
-  notes: z.array(z.string()).default([]),
-});
-export type OffersResponse = z.infer<typeof OffersResponse>;
-
-export const CatalogRefreshRequest = z.object({
-  /** A gpuhunt-compatible base URL; absent = the clouds' own APIs (EC2 for aws). */
-  url: z.string().url().optional(),
-  /** Providers to refresh; absent = every provider dstack ships a catalog for (with `url`) or the configured ones. */
-  backends: z.array(z.string()).optional(),
-});
-export type CatalogRefreshRequest = z.infer<typeof CatalogRefreshRequest>;
-
-export const CatalogRefreshResult = z.object({
-  written: z.array(CatalogInfo.extend({ path: z.string(), rows: z.number().int(), version: z.string() })),
-});
-export type CatalogRefreshResult = z.infer<typeof CatalogRefreshResult>;
 
 export const ProbeView = z.object({ successStreak: z.number().int(), lastOk: z.boolean().optional(), readyAfter: z.number().int() });
 
@@ -316,4 +257,5 @@ export const RunMetrics = z.object({
 });
 export type RunMetrics = z.infer<typeof RunMetrics>;
 
+export * from './offers-api.js';
 export * from './secrets/api.js';

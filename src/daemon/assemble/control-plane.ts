@@ -27,7 +27,6 @@ import { MemoryRouteTable } from '../../proxy/routing/route-table.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { RunEvents } from '../api/events.js';
 import { FleetManager, parseFleetConfig } from '../fleets/fleets.js';
-import { FLEET_DONE } from '../fleets/fleets-state.js';
 import { Reachability } from '../fleets/reachability.js';
 import { Prober } from '../probes/prober.js';
 import { RouterWorkerSync } from '../runs/router-workers.js';
@@ -100,10 +99,8 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
   const clouds = configured.map(cloudOf);
   const backend = new CompositeBackend([local, ssh, ...clouds], (instance) => store.instance(instance)?.backend);
   // A cloud fleet takes runs before it has any instance: it creates them for the replicas that wait.
-  const cloudFleet = () =>
-    store.fleets().some((f) => f.project === project && !FLEET_DONE.has(f.status) && f.status !== 'terminating' && typeof f.configRaw === 'object' && f.configRaw !== null && 'nodes' in f.configRaw);
   const usesFleets = (backends: readonly string[] | undefined) =>
-    backend.usesFleets(backends) || (cloudFleet() && !(backends !== undefined && backends.length > 0 && backends.every((b) => b === 'local')));
+    backend.usesFleets(backends) || (fleets.cloudFleets().length > 0 && !(backends !== undefined && backends.length > 0 && backends.every((b) => b === 'local')));
   const reconciler = new Reconciler({
     store,
     backend,

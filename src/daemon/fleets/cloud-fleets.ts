@@ -187,17 +187,15 @@ export class CloudFleets {
     });
   }
 
-  private async offers(members: readonly CloudFleetBackend[], config: FleetConfig): Promise<Offer[]> {
-    const filters = cloudFilters(config);
+  /** Offers of every member for the fleet (narrowed to a waiting replica's needs), cheapest first. */
+  private async offers(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements): Promise<Offer[]> {
+    const filters = cloudFilters(config, forReplica);
     const lists = await Promise.all(members.map((m) => m.compute.offers(filters).catch((): Offer[] => [])));
     return lists.flat().sort((a, b) => a.price - b.price);
   }
 
+  /** The backend of the cheapest offer (an offer names its backend), else the first member. */
   async cheapestBackend(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements): Promise<string> {
-    const filters = cloudFilters(config, forReplica);
-    const lists = await Promise.all(members.map(async (m) => ({ kind: m.kind, offers: await m.compute.offers(filters).catch((): Offer[] => []) })));
-    const best = lists.flatMap((l) => l.offers.map((o) => ({ kind: l.kind, price: o.price }))).sort((a, b) => a.price - b.price)[0];
-    return best?.kind ?? members[0]!.kind;
+    return (await this.offers(members, config, forReplica))[0]?.backend ?? members[0]!.kind;
   }
-
 }
