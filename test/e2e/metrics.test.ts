@@ -57,8 +57,9 @@ describe('dstack metrics', () => {
 
   it('-w in a pseudo-terminal draws the table and keeps it until Ctrl+C', async () => {
     // util-linux `script` gives the CLI a pty (sized by stty: a new pty has 0 columns); ^C written to it reaches the
-    // CLI as SIGINT, as a keyboard's would.
-    const command = `stty cols 120 rows 30; ${[...cliCommand(), 'metrics', RUN, '-w'].map((a) => `'${a}'`).join(' ')}`;
+    // CLI as SIGINT, as a keyboard's would. `exec`: script runs the command with $SHELL -c; a dash there (CI has no
+    // SHELL, so /bin/sh) would wait for the CLI with SIGINT at its default and die of the ^C itself (exit 130).
+    const command = `stty cols 120 rows 30; exec ${[...cliCommand(), 'metrics', RUN, '-w'].map((a) => `'${a}'`).join(' ')}`;
     // Without CI in the environment at all: Ink (is-in-ci) would otherwise draw only the last frame, at exit.
     const env = Object.fromEntries(Object.entries({ ...process.env, ...cli.env }).filter(([k]) => k !== 'CI' && !k.startsWith('CI_')));
     const child = execa('script', ['-qefc', command, '/dev/null'], { env, extendEnv: false, reject: false, stdin: 'pipe' });
