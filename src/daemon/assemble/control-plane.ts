@@ -14,6 +14,7 @@ import { catalogInfo } from '../../core/catalog/answer.js';
 import { catalogOffers } from '../../core/catalog/offers.js';
 import type { BackendConfig } from '../../core/home/backends-config.js';
 import { AwsCompute } from '../../backends/aws/index.js';
+import { GcpCompute } from '../../backends/gcp/index.js';
 import { CatalogService } from '../../backends/catalog/service.js';
 import { CloudBackend } from '../../backends/cloud/index.js';
 import { CompositeBackend } from '../../backends/composite.js';
@@ -93,7 +94,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
   const catalog = new CatalogService({ serverDir: d.paths.serverDir, backends: configured, project, env, clock });
   const cloudOf = (config: BackendConfig, backendIndex: number) =>
     new CloudBackend({
-      compute: new AwsCompute({ config, project, env, backendIndex, loadCatalog: () => catalog.load(config.type), catalogOffers }),
+      compute: config.type === 'gcp' ? new GcpCompute({ config, project, env, backendIndex, loadCatalog: () => catalog.load(config.type), catalogOffers }) : new AwsCompute({ config, project, env, backendIndex, loadCatalog: () => catalog.load(config.type), catalogOffers }),
       ...{ knownHostsPath, knownHosts, log, env, onReachability, ...d.settings.ssh },
     });
   const clouds = configured.map(cloudOf);
