@@ -12,28 +12,39 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { markdownSection } from './lib.mjs';
+import { profileBreakdown, profileNotes } from './proxy-profile.mjs';
 import { Agent, request } from 'undici';
 
 export const name = 'proxy';
 const here = dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'bench-token-abc123';
 
-/** Starts a child, resolves once it printed `{"port":N}`; `stop()` sends SIGTERM and waits for the exit. */
+/**
+ * Starts a child, resolves once it printed `{"port":N}`; `stop()` sends SIGTERM and waits for the exit, `line(key)`
+ * resolves with the next JSON line printed after the call that has `key`.
+ */
 async function startChild(command, args, env = {}) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line).port);
-    });
-    child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before listening: ${stderr.slice(-500)}`)));
+  let waiting = [];
+  let out = '';
+  child.stdout.on('data', (c) => {
+    out += c;
+    const lines = out.split('\n');
+    out = lines.pop();
+    for (const l of lines.filter((x) => x.startsWith('{'))) {
+      const msg = JSON.parse(l);
+      waiting = waiting.filter((w) => !(w.key in msg && (w.resolve(msg), true)));
+    }
   });
-  return { pid: child.pid, port, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  const line = (key) => new Promise((resolve) => waiting.push({ key, resolve }));
+  const port = await Promise.race([
+    line('port').then((msg) => msg.port),
+    exited.then((code) => Promise.reject(new Error(`${command} exited (${code}) before listening: ${stderr.slice(-500)}`))),
+  ]);
+  return { pid: child.pid, port, line, signal: (sig) => child.kill(sig), stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
 function freePort() {
@@ -156,6 +167,44 @@ async function sse(url, agent, waves) {
   return { single: Math.min(...single), p50: pct(firsts, 0.5), p99: pct(firsts, 0.99), wall: walls[1], ok, n: firsts.length };
 }
 
+/**
+ * A second proxy process, CPU-profiled over one wrk -c64 run (its own process, so the profiler's overhead stays out
+ * of the table): where its time goes, by owner (proxy-profile.mjs), per request and as the top functions.
+ */
+async function profileProxy(bundle, upstreamPort, dir, seconds) {
+  const file = join(dir, 'proxy.cpuprofile');
+  const proxy = await startChild(process.execPath, [bundle], { UPSTREAM: `http://127.0.0.1:${upstreamPort}`, TOKEN, CPU_PROFILE: file });
+  try {
+    const url = `http://127.0.0.1:${proxy.port}/proxy/services/main/svc/`;
+    await wrk(url, 64, 1); // warm-up: JIT and pools, outside the profile
+    const started = proxy.line('profiling');
+    proxy.signal('SIGUSR2');
+    await started;
+    const r = await wrk(url, 64, seconds);
+    const written = proxy.line('profile');
+    proxy.signal('SIGUSR2');
+    if (!(await written).profile) throw new Error('the proxy could not write its CPU profile');
+    return { requests: r.rps * seconds, ...(await profileBreakdown(file, bundle, 8)) };
+  } finally {
+    await proxy.stop();
+  }
+}
+
+function goalNotes(results, names, rss) {
+  const [nginx, proxy] = names;
+  const at = (name, c) => results.get(`${name}/${c}`);
+  const ratio = (a, b) => a / b;
+  const row = (goal, value, bar, higherIsBetter, detail) =>
+    `Goal: ${goal} — ${f2(value)}${bar > 10 ? ' MB' : '×'} (${detail}) → ${(higherIsBetter ? value >= bar : value <= bar) ? 'met' : 'MISSED'}`;
+  return [
+    row('req/s at c64 ≥ 0.8× nginx', ratio(at(proxy, 64).rps, at(nginx, 64).rps), 0.8, true, `${f0(at(proxy, 64).rps)} vs ${f0(at(nginx, 64).rps)}`),
+    row('p99 at c64 ≤ 2× nginx', ratio(at(proxy, 64).p99, at(nginx, 64).p99), 2, false, `${f1(at(proxy, 64).p99)} vs ${f1(at(nginx, 64).p99)} ms`),
+    row('req/s at c256 ≥ 0.7× nginx', ratio(at(proxy, 256).rps, at(nginx, 256).rps), 0.7, true, `${f0(at(proxy, 256).rps)} vs ${f0(at(nginx, 256).rps)}`),
+    row('proxy RSS ≤ 150 MB', rss, 150, false, 'after the c256 runs'),
+    `CPU per request at c64: proxy ${f0(at(proxy, 64).cpuPerReq)} µs vs nginx ${f0(at(nginx, 64).cpuPerReq)} µs (×${f2(at(proxy, 64).cpuPerReq / at(nginx, 64).cpuPerReq)}).`,
+  ];
+}
+
 const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
 const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—');
@@ -213,6 +262,8 @@ export async function run(ctx = {}) {
     const sseDirect = await sse(`http://127.0.0.1:${upstream.port}/sse`, agent, waves);
     const sseProxy = await sse(`http://127.0.0.1:${proxy.port}/proxy/services/main/svc/sse`, agent, waves);
     const rssEnd = await rssMB(proxy.pid);
+    log(`CPU profile of a second proxy process under wrk -c64 ${seconds}s`);
+    const profile = await profileProxy(bundle, upstream.port, dir, seconds);
 
     const nginxOf = (c) => results.get(`${targets[1].name}/${c}`).rps;
     const rows = targets.map((t) => {
@@ -238,7 +289,9 @@ export async function run(ctx = {}) {
         `SSE 200 concurrent streams × ${waves} waves: TTFE p50/p99 direct ${f1(sseDirect.p50)}/${f1(sseDirect.p99)} ms, proxy ${f1(sseProxy.p50)}/${f1(sseProxy.p99)} ms; ` +
           `median wave wall direct ${f0(sseDirect.wall)} ms, proxy ${f0(sseProxy.wall)} ms (×${f2(sseProxy.wall / sseDirect.wall)}); complete streams direct ${sseDirect.ok}/${sseDirect.n}, proxy ${sseProxy.ok}/${sseProxy.n}.`,
         `Proxy RSS: ${f0(rssAfterWrk)} MB after the c256 run, ${f0(rssEnd)} MB at the end (bar: ≤ 150 MB).`,
-        'Bars (proxy-bench.md): ≥ 0.5× nginx at c64 (stretch 0.75× at c256), CPU/req ≤ 2.5× nginx, no SSE buffering, wave wall within 10% of direct.',
+        ...goalNotes(results, [targets[1].name, targets[2].name], rssAfterWrk),
+        ...profileNotes(profile),
+        'Also bars (proxy-bench.md): no SSE buffering, wave wall within 10% of direct.',
         'Everything shares the same cores (wrk, upstream, proxy): compare ratios within this run, not absolute req/s across runs.',
         ...(errors.length ? [`wrk reported: ${errors.join(' | ')}`] : []),
       ],

@@ -12,6 +12,14 @@ import type { ProxyContext } from './context.js';
 import { sendRejection } from './errors.js';
 import { hasContentLength, responseHeaders } from './headers.js';
 
+/** The exchange of a response, so that one shared 'close' listener serves every request (no closure per request). */
+const EXCHANGE = Symbol('exchange');
+type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+
+function onResponseClose(this: TrackedResponse): void {
+  this[EXCHANGE]?.onClientClose();
+}
+
 export class Exchange extends UpstreamAttempt {
   private resumeUpstream: (() => void) | undefined;
 
@@ -26,7 +34,9 @@ export class Exchange extends UpstreamAttempt {
     private readonly startedAt: number,
   ) {
     super(ctx, route);
-    res.once('close', () => this.onClientClose());
+    (res as TrackedResponse)[EXCHANGE] = this;
+    // 'close' is emitted once per ServerResponse, so `on` needs no `once` wrapper.
+    res.on('close', onResponseClose);
   }
 
   protected override dispatchOptions(replica: ReplicaTarget, route: ServiceRoute): Dispatcher.DispatchOptions {
@@ -77,7 +87,8 @@ export class Exchange extends UpstreamAttempt {
     this.res.end();
   }
 
-  private onClientClose(): void {
+  /** @internal called by the response's 'close' listener. */
+  onClientClose(): void {
     const finished = this.res.writableFinished;
     if (!finished) this.abandon();
     this.ctx.stats?.onResponse(this.route.project, this.route.run, this.ctx.clock() - this.startedAt, finished ? this.res.statusCode : 499);

@@ -5,6 +5,9 @@
  * must not forward (Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade).
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** Name lengths of the hop-by-hop fields: a field of another length needs no lower-casing to be ruled out. */
+const HOP_LENGTHS = new Uint8Array(32);
+for (const name of HOP_BY_HOP) HOP_LENGTHS[name.length] = 1;
 
 /** Request-only: set by us (X-Forwarded-*), or refused by undici (`Expect`; node:http already answered 100-continue). */
 const REQUEST_DROPPED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix', 'expect']);
@@ -62,6 +65,44 @@ export interface ScannedRequest {
   forwardedFor: string | undefined;
 }
 
+/**
+ * What the scan does with a request field, by lower-cased name. Without a Connection header naming fields, a name
+ * is lower-cased and looked up only when its length is one of these names' (`KIND_LENGTHS`): most fields skip both.
+ */
+const enum Kind {
+  Forward,
+  Drop,
+  TransferEncoding,
+  ForwardedFor,
+  Authorization,
+  Host,
+  ContentLength,
+}
+
+const KINDS = new Map<string, Kind>([
+  ...[...HOP_BY_HOP, ...REQUEST_DROPPED].map((n): [string, Kind] => [n, Kind.Drop]),
+  ['transfer-encoding', Kind.TransferEncoding],
+  ['x-forwarded-for', Kind.ForwardedFor],
+  ['authorization', Kind.Authorization],
+  ['host', Kind.Host],
+  ['content-length', Kind.ContentLength],
+]);
+const KIND_LENGTHS = new Uint8Array(64);
+for (const name of KINDS.keys()) KIND_LENGTHS[name.length] = 1;
+
+function kindOf(name: string, listed: Set<string> | undefined): Kind {
+  if (listed === undefined) {
+    if (name.length >= 64 || KIND_LENGTHS[name.length] === 0) return Kind.Forward;
+    return KINDS.get(name.toLowerCase()) ?? Kind.Forward;
+  }
+  const lower = name.toLowerCase();
+  const kind = KINDS.get(lower);
+  // Transfer-Encoding says the request has a body even when Connection lists it; any other listed field is dropped.
+  if (kind === Kind.TransferEncoding) return kind;
+  if (listed.has(lower)) return Kind.Drop;
+  return kind ?? Kind.Forward;
+}
+
 export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
   const listed = findConnection(raw);
   const scan: ScannedRequest = {
@@ -73,23 +114,34 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
     hasBody: false,
     forwardedFor: undefined,
   };
+  const out = scan.headers;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
-    if (lower === 'transfer-encoding') scan.hasBody = true;
-    if (HOP_BY_HOP.has(lower) || REQUEST_DROPPED.has(lower) || listed?.has(lower)) continue;
-    if (lower === 'x-forwarded-for') {
-      scan.forwardedFor = scan.forwardedFor === undefined ? value : `${scan.forwardedFor}, ${value}`;
-      continue;
+    switch (kindOf(name, listed)) {
+      case Kind.Drop:
+        continue;
+      case Kind.TransferEncoding:
+        scan.hasBody = true;
+        continue;
+      case Kind.ForwardedFor:
+        scan.forwardedFor = scan.forwardedFor === undefined ? value : `${scan.forwardedFor}, ${value}`;
+        continue;
+      case Kind.Authorization:
+        if (scan.authorizationAt >= 0) scan.ambiguousAuthorization = true;
+        scan.authorization = value;
+        scan.authorizationAt = out.length;
+        break;
+      case Kind.Host:
+        scan.host = value;
+        break;
+      case Kind.ContentLength:
+        if (value !== '0') scan.hasBody = true;
+        break;
+      case Kind.Forward:
+        break;
     }
-    if (lower === 'authorization') {
-      if (scan.authorizationAt >= 0) scan.ambiguousAuthorization = true;
-      scan.authorization = value;
-      scan.authorizationAt = scan.headers.length;
-    } else if (lower === 'host') scan.host = value;
-    else if (lower === 'content-length' && value !== '0') scan.hasBody = true;
-    scan.headers.push(name, value);
+    out.push(name, value);
   }
   return scan;
 }
@@ -117,9 +169,11 @@ export function responseHeaders(raw: readonly Buffer[]): string[] {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (lower === 'connection') listed = connectionTokens(raw[i + 1]!.toString('latin1'));
-    if (HOP_BY_HOP.has(lower)) continue;
+    if (name.length < 32 && HOP_LENGTHS[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') listed = connectionTokens(raw[i + 1]!.toString('latin1'));
+      if (HOP_BY_HOP.has(lower)) continue;
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
   if (!listed) return out;

@@ -37,6 +37,13 @@ export interface ServiceStatsOptions {
 export class ServiceStats implements StatsSink {
   private readonly services = new Map<string, Service>();
   private readonly clock: () => number;
+  /**
+   * The last service counted: the proxy passes the route's own name strings (so the compare is a pointer check), and
+   * a request and its response hit this without building the `project/run` key (a string concat and hash each).
+   */
+  private lastProject: string | undefined;
+  private lastRun: string | undefined;
+  private last: Service | undefined;
 
   constructor(options: ServiceStatsOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -98,15 +105,20 @@ export class ServiceStats implements StatsSink {
   /** Forget a service that is gone (its run was deleted). */
   forget(project: string, run: string): void {
     this.services.delete(`${project}/${run}`);
+    this.last = undefined;
   }
 
   private service(project: string, run: string): Service {
+    if (this.last !== undefined && project === this.lastProject && run === this.lastRun) return this.last;
     const key = `${project}/${run}`;
     let service = this.services.get(key);
     if (!service) {
       service = { ring: [], inFlight: 0, totals: { requests: 0, responses: 0, latencySumMs: 0 } };
       this.services.set(key, service);
     }
+    this.lastProject = project;
+    this.lastRun = run;
+    this.last = service;
     return service;
   }
 
