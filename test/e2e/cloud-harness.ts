@@ -158,6 +158,15 @@ export async function powerOff(host: TestHost, runs: readonly string[], instance
   // The front takes the key back only for terminations that pass through it; one done straight in moto must also
   // close SSH, or the daemon could keep reaching a "VM" that no longer exists.
   if (instanceId) dropKey(host, instanceId);
+  // A VM that is gone also takes its SSH sessions with it: one left open would let the daemon restart the agent on
+  // this host through it, and that agent would then hold the port of the next instance the host stands in for.
+  for (const pid of sshSessionPids(host)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   for (const pid of agentPids(host)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -167,6 +176,18 @@ export async function powerOff(host: TestHost, runs: readonly string[], instance
   }
   const d = new Docker(dockerOptions(host.dockerHost));
   for (const c of await runContainers(host, runs)) await d.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/** The host sshd's session processes (children of its listener, whose pid is in the host's sshd.pid). */
+function sshSessionPids(host: TestHost): number[] {
+  const listener = readFileSync(`${hostDir(host)}/sshd.pid`, 'utf8').trim();
+  try {
+    const out = execFileSync('pgrep', ['-P', listener], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.split('\n').filter((l) => l.trim() !== '').map(Number);
+  } catch {
+    // pgrep exits 1 when no session is open.
+    return [];
+  }
 }
 
 /** Removes the line the EC2 front added to the host's authorized_keys for `instanceId` (atomically: sshd reads it). */

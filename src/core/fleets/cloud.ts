@@ -29,8 +29,11 @@ export function idleDurationMs(config: FleetConfig): number | undefined {
   return idle === 'off' ? undefined : idle * 1000;
 }
 
-/** The offers an instance of this fleet is created from; `forReplica` narrows them to what a waiting replica needs. */
-export function cloudFilters(config: FleetConfig, forReplica?: Requirements): OfferFilters {
+/**
+ * The offers an instance of this fleet is created from; `forReplica` narrows them to what a waiting replica needs,
+ * and `spot` (a service's `fallback`) to spot (true) or on-demand (false) offers instead of the fleet's `spot_policy`.
+ */
+export function cloudFilters(config: FleetConfig, forReplica?: Requirements, spot?: boolean): OfferFilters {
   const own = requirementsOf(config.resources);
   const requirements = forReplica ? intersectRequirements(own, forReplica) : own;
   const arch = config.resources.cpu.arch;
@@ -40,10 +43,14 @@ export function cloudFilters(config: FleetConfig, forReplica?: Requirements): Of
     ...(config.backends ? { backends: config.backends } : {}),
     ...(config.regions ? { regions: config.regions } : {}),
     ...(config.instance_types ? { instanceTypes: config.instance_types } : {}),
-    spotPolicy: config.spot_policy,
+    spotPolicy: spot === undefined ? config.spot_policy : spot ? 'spot' : 'on-demand',
     ...(config.max_price !== undefined ? { maxPrice: config.max_price } : {}),
   };
 }
+
+/** Whether the fleet's `spot_policy` lets it create an instance of that kind (`auto` gives either). */
+export const fleetGives = (config: Pick<FleetConfig, 'spot_policy'>, spot: boolean): boolean =>
+  config.spot_policy === 'auto' || (config.spot_policy === 'spot') === spot;
 
 /** Root disk in GiB: the lower bound of the disk the instance must have. */
 export function diskGiB(filters: OfferFilters): number {

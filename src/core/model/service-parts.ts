@@ -131,3 +131,16 @@ export const StreamIdleTimeout = DurationOrOff.optional().describe(
     'connection after. A stream that keeps sending is never cut. `off` for no limit. Defaults to `10m`, or to ' +
     '`DSTACK_SERVICE_CLIENT_TIMEOUT` seconds when the server sets it.',
 );
+
+/**
+ * Not a dstack field: SkyServe's `base_ondemand_fallback_replicas` and `dynamic_ondemand_fallback` (skyserve-notes
+ * §2.6) for a service whose replicas run on spot instances, so a preemption does not take its capacity away.
+ */
+export const Fallback = strictObject({
+  on_demand_base: z.number().int().min(0).default(0)
+    .describe('Replicas numbered below this always run on on-demand instances; the rest on spot. At most the maximum number of replicas. Defaults to 0.'),
+  dynamic: z.boolean().default(false).describe(
+    'Cover each spot replica that was preempted (or whose spot instance could not be created) with an extra on-demand ' +
+      'replica until a spot replica is running and ready again; then the cover is drained and stopped. Defaults to `false`.',
+  ),
+}, 'On-demand fallback for spot replicas (needs `spot_policy: spot` or `auto`), e.g. `{on_demand_base: 1, dynamic: true}`.');

@@ -7,7 +7,7 @@ import { issue, whenValid } from './checks.js';
 import { foldIdleDuration, profileShape } from './profile.js';
 import { Replicas, ReplicaGroups, sumRanges, type ReplicaGroupConfig } from './replicas.js';
 import { runBaseShape } from './run-base.js';
-import { Model, Port, Probe, RateLimits, Scaling, StreamIdleTimeout } from './service-parts.js';
+import { Fallback, Model, Port, Probe, RateLimits, Scaling, StreamIdleTimeout } from './service-parts.js';
 import { strictObject } from './strict.js';
 import type { Range } from './units.js';
 
@@ -31,6 +31,7 @@ const ServiceObject = strictObject({
   probes: z.array(Probe).max(10, 'at most 10 probes').optional()
     .describe('HTTP probes: readiness, then liveness once ready (`failure_threshold`). Omitted: a default probe when `model` is set; `[]` disables probing.'),
   stream_idle_timeout: StreamIdleTimeout,
+  fallback: Fallback.optional(),
 });
 
 type Raw = z.output<typeof ServiceObject>;
@@ -79,7 +80,18 @@ const Checked = ServiceObject
     if ((range === undefined || range.min === range.max) && c.scaling !== undefined) {
       issue(ctx, ['scaling'], 'To use `scaling`, `replicas` must be set to a range.');
     }
-  }, whenValid(['replicas', 'groups', 'scaling', 'commands', 'image']));
+  }, whenValid(['replicas', 'groups', 'scaling', 'commands', 'image']))
+  .superRefine((c, ctx) => {
+    const f = c.fallback;
+    if (f === undefined) return;
+    // Spot is what the fallback covers for: with on-demand capacity only there is nothing to fall back from.
+    if (c.spot_policy === 'on-demand') issue(ctx, ['fallback'], '`fallback` needs `spot_policy: spot` or `auto` (with `on-demand` every replica is already on demand)');
+    if (c.groups !== undefined || Array.isArray(c.replicas)) issue(ctx, ['fallback'], '`fallback` is not supported with replica groups yet');
+    const max = c.replicas === undefined ? 1 : isRange(c.replicas) ? c.replicas.max : undefined;
+    if (max !== undefined && f.on_demand_base > max) {
+      issue(ctx, ['fallback', 'on_demand_base'], `must be at most the maximum number of replicas (${max}); got ${f.on_demand_base}`);
+    }
+  }, whenValid(['fallback', 'spot_policy', 'replicas', 'groups']));
 
 export const ServiceConfigSchema = Checked.transform((c) => {
   const { replicas, groups: explicitGroups, setup: _setup, home_dir: _home, ...rest } = foldIdleDuration(c, RUN_IDLE_DEFAULT);

@@ -42,7 +42,8 @@ const CHECKS: Check[] = [
   // On fleet hosts the scheduler honours `instance_types` (dstack-notes §5).
   (raw, _c, where) => (nonEmpty(raw, 'instance_types') && !where.fleets ? { warning: '`instance_types` is ignored by the local backend' } : undefined),
   (raw) => (has(raw, 'reservation') ? { warning: '`reservation` is ignored: there are no cloud reservations' } : undefined),
-  (_raw, c) => (c.spot_policy === 'spot' ? { error: notYet('spot_policy: spot', 'this machine and SSH fleet hosts have no spot capacity') } : undefined),
+  // With `fallback` the placement puts replicas on spot cloud instances only (core/runs/spot-fallback.ts).
+  (_raw, c, where) => (c.spot_policy === 'spot' && !(where.fleets && c.fallback) ? { error: notYet('spot_policy: spot', 'this machine and SSH fleet hosts have no spot capacity') } : undefined),
   (raw) => (has(raw, 'max_price') ? { warning: '`max_price` has no effect: this machine and SSH fleet hosts cost nothing (price 0)' } : undefined),
   (raw) => (has(raw, 'idle_duration') ? { warning: '`idle_duration` has no effect: this machine and SSH fleet hosts are never terminated' } : undefined),
   (raw) => (has(raw, 'schedule') ? { error: notYet('schedule') } : undefined),

@@ -233,9 +233,10 @@ export const InstanceRecord = z.object({
   terminationReason: z.string().optional(),
   /**
    * Cloud instances created for a waiting replica (fleet growth): its id, so a restart does not create a second one
-   * for it, and its resource requirements, which narrow the offers beyond the fleet's own `resources`.
+   * for it, and its resource requirements, which narrow the offers beyond the fleet's own `resources`; `spot` when
+   * the replica must run on spot (true) or on demand (false) (a service's `fallback`, core/runs/spot-fallback.ts).
    */
-  forReplica: z.object({ id: z.string(), requirements: Json }).optional(),
+  forReplica: z.object({ id: z.string(), requirements: Json, spot: z.boolean().optional() }).optional(),
 });
 export type InstanceRecord = z.infer<typeof InstanceRecord>;
 

@@ -67,7 +67,7 @@ export class CloudFleets {
   cloudTarget(rec: InstanceRecord): CloudTarget | undefined {
     const config = rec.fleet !== undefined ? this.configOf(rec.fleet) : undefined;
     if (!config || rec.fleet === undefined) return undefined;
-    const filters = cloudFilters(config, rec.forReplica?.requirements as Requirements | undefined);
+    const filters = cloudFilters(config, rec.forReplica?.requirements as Requirements | undefined, rec.forReplica?.spot);
     return {
       instance: rec.name,
       fleet: rec.fleet,
@@ -188,14 +188,14 @@ export class CloudFleets {
   }
 
   /** Offers of every member for the fleet (narrowed to a waiting replica's needs), cheapest first. */
-  private async offers(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements): Promise<Offer[]> {
-    const filters = cloudFilters(config, forReplica);
+  private async offers(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements, spot?: boolean): Promise<Offer[]> {
+    const filters = cloudFilters(config, forReplica, spot);
     const lists = await Promise.all(members.map((m) => m.compute.offers(filters).catch((): Offer[] => [])));
     return lists.flat().sort((a, b) => a.price - b.price);
   }
 
   /** The backend of the cheapest offer (an offer names its backend), else the first member. */
-  async cheapestBackend(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements): Promise<string> {
-    return (await this.offers(members, config, forReplica))[0]?.backend ?? members[0]!.kind;
+  async cheapestBackend(members: readonly CloudFleetBackend[], config: FleetConfig, forReplica?: Requirements, spot?: boolean): Promise<string> {
+    return (await this.offers(members, config, forReplica, spot))[0]?.backend ?? members[0]!.kind;
   }
 }

@@ -5,10 +5,11 @@
  * breaks), and one the provider ended (spot interruption, terminated elsewhere) ends with the reason while its
  * replicas are replaced; ended records beyond the last few are forgotten.
  */
-import { canGrow, decideIdle, decideReplenish, fleetNodes, idleDurationMs, intersectRequirements, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
+import { canGrow, decideIdle, decideReplenish, fleetGives, fleetNodes, idleDurationMs, intersectRequirements, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { isRunFinished } from '../../core/reconcile/index.js';
 import { requirementsOf, type Requirements } from '../../core/runs/requirements.js';
+import { placementCapacity } from '../../core/runs/spot-fallback.js';
 import type { FleetRecord, InstanceRecord, ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { CloudFleets, CloudFleetsOptions } from './cloud-fleets.js';
 import { FLEET_DONE, liveReplicasOn } from './fleets-state.js';
@@ -87,12 +88,14 @@ export class CloudUpkeep {
       if (claimed.has(replica.id)) continue;
       const group = replica.group !== undefined ? run.config.groups?.find((g) => g.name === replica.group) : undefined;
       const needs = requirementsOf(group?.resources ?? run.config.resources);
+      const capacity = placementCapacity(run, replica);
+      const spot = capacity === undefined ? undefined : capacity === 'spot';
       for (const fleet of [...fleets].sort((a, b) => a.createdAt - b.createdAt)) {
         const config = this.fleets.configOf(fleet.name);
         if (!config || !mayUse(run, fleet.name, config) || this.fleets.usableBy(config).length === 0) continue;
         if (!canGrow(fleetNodes(config)!, liveInstances(this.o.store.instances(), fleet.name).length) || !fits(config, needs)) continue;
-        if (now < this.growthAllowedAt(fleet.name)) continue;
-        this.create(fleet.name, config, { id: replica.id, needs }, now);
+        if (now < this.growthAllowedAt(fleet.name) || (spot !== undefined && !fleetGives(config, spot))) continue;
+        this.create(fleet.name, config, { id: replica.id, needs, ...(spot !== undefined ? { spot } : {}) }, now);
         claimed.add(replica.id);
         break;
       }
@@ -100,18 +103,18 @@ export class CloudUpkeep {
   }
 
   /** One new instance of the fleet, for a waiting replica (its requirements narrow the offers) or to keep `min`. */
-  private create(fleet: string, config: FleetConfig, replica: { id: string; needs: Requirements } | undefined, now: number): void {
+  private create(fleet: string, config: FleetConfig, replica: { id: string; needs: Requirements; spot?: boolean } | undefined, now: number): void {
     const members = this.fleets.membersFor(config);
     const name = nextInstanceName(fleet, this.o.store.instances());
     // The backend is chosen now (the record names it); the cheapest offer decides once several clouds are configured.
     const record: InstanceRecord = {
       ...{ name, fleet, backend: members[0]!.kind, status: 'pending', unreachable: false, createdAt: now },
-      ...(replica ? { forReplica: { id: replica.id, requirements: replica.needs as never } } : {}),
+      ...(replica ? { forReplica: { id: replica.id, requirements: replica.needs as never, ...(replica.spot !== undefined ? { spot: replica.spot } : {}) } } : {}),
     };
     this.o.store.putInstance(record);
     if (replica) this.o.log(`fleet ${fleet}: creating ${name} for replica ${replica.id}`);
     this.o.hosts.updateInstance(name, (i) => i);
-    void this.fleets.cheapestBackend(members, config, replica?.needs).then((kind) => {
+    void this.fleets.cheapestBackend(members, config, replica?.needs, replica?.spot).then((kind) => {
       if (kind !== record.backend) this.o.store.updateInstance(name, (i) => ({ ...i, backend: kind }));
       this.o.hosts.provision(name);
     });

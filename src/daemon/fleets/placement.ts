@@ -6,6 +6,7 @@
  */
 import type { ServiceConfig } from '../../core/model/service.js';
 import { requirementsOf } from '../../core/runs/index.js';
+import { instanceHasCapacity, placementCapacity } from '../../core/runs/spot-fallback.js';
 import { placeReplica, type Placement } from '../../core/scheduling/index.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
@@ -42,6 +43,7 @@ export class FleetPlacer {
     const runs = this.o.store.runs();
     // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).
     const group = replica.group !== undefined ? config.groups?.find((g) => g.name === replica.group) : undefined;
+    const capacity = placementCapacity(run, replica);
     const placement = placeReplica(
       {
         runName: run.name,
@@ -50,7 +52,8 @@ export class FleetPlacer {
         ...(config.backends ? { backends: config.backends } : {}),
         ...(config.instance_types ? { instanceTypes: config.instance_types } : {}),
       },
-      fleetCapacity(instances),
+      // A service's `fallback` decides spot or on-demand by replica number; the other instances are not candidates.
+      fleetCapacity(capacity === undefined ? instances : instances.filter((i) => instanceHasCapacity(i, capacity))),
       allocationsOf(runs, instances),
     );
     if (!placement.ok) {

@@ -95,6 +95,23 @@ run: |
     expect(gpu('tpu-v5litepod-4')).toEqual({ name: ['v5litepod-4'], vendor: 'google', count: { min: 1, max: 1 } });
   });
 
+  test('on-demand fallback fields → `fallback` (on spot resources only, as SkyServe requires)', () => {
+    const c = sky(`service:
+  replica_policy: {min_replicas: 3, base_ondemand_fallback_replicas: 1, dynamic_ondemand_fallback: true}
+resources: {ports: 8080, use_spot: true}
+run: x
+`);
+    expect(c.spot_policy).toBe('spot');
+    expect(c.fallback).toEqual({ on_demand_base: 1, dynamic: true });
+    expect(c.skyserve?.notes.some((n) => n.includes('fallback'))).toBe(false);
+    const only = sky('service: {replica_policy: {min_replicas: 2, dynamic_ondemand_fallback: true}}\nresources: {ports: 8080, use_spot: true}\nrun: x\n');
+    expect(only.fallback).toEqual({ on_demand_base: 0, dynamic: true });
+    expect(error('service: {replica_policy: {min_replicas: 2, base_ondemand_fallback_replicas: 1}}\nresources: {ports: 8080}\nrun: x\n'))
+      .toBe('sky.yaml:1:78 service.replica_policy.base_ondemand_fallback_replicas: `base_ondemand_fallback_replicas` requires spot resources: set `use_spot: true` in `resources`');
+    expect(error('service: {replica_policy: {min_replicas: 2, base_ondemand_fallback_replicas: 3}}\nresources: {ports: 8080, use_spot: true}\nrun: x\n'))
+      .toBe('sky.yaml:1:78 service.replica_policy.base_ondemand_fallback_replicas: must be at most the maximum number of replicas (2); got 3 (as dstack `fallback.on_demand_base`)');
+  });
+
   test('errors point at the SkyServe keys', () => {
     expect(error('service: {replicas: 2, replica_policy: {min_replicas: 1}}\nresources: {ports: 8080}\nrun: x\n'))
       .toBe('sky.yaml:1:40 service.replica_policy: Cannot specify both `replicas` and `replica_policy`');

@@ -190,7 +190,20 @@ function replicas(t: SkyTask, set: Set, fail: Fail, notes: string[]): void {
       scale_down_delay: Math.round(policy.downscale_delay_seconds ?? SKYSERVE.downscaleDelaySeconds),
     }, [...from, 'target_qps_per_replica']);
   } else if (target !== undefined) notes.push('target_qps_per_replica has no effect with min_replicas = max_replicas');
-  for (const k of ['num_overprovision', 'base_ondemand_fallback_replicas', 'dynamic_ondemand_fallback', 'spot_placer'] as const) {
+  fallback(t, set, fail);
+  for (const k of ['num_overprovision', 'spot_placer'] as const) {
     if (policy[k] !== undefined) notes.push(`replica_policy.${k} is ignored`);
   }
+}
+
+/** SkyServe's two on-demand fallback fields → `fallback` (skyserve-notes §2.6); like SkyServe, only for spot resources. */
+function fallback(t: SkyTask, set: Set, fail: Fail): void {
+  const policy = t.service.replica_policy;
+  const base = policy?.base_ondemand_fallback_replicas;
+  const dynamic = policy?.dynamic_ondemand_fallback;
+  if (base === undefined && dynamic === undefined) return;
+  const key = base !== undefined ? 'base_ondemand_fallback_replicas' : 'dynamic_ondemand_fallback';
+  const from: ConfigPath = ['service', 'replica_policy', key];
+  if (t.resources.use_spot !== true) return fail(from, `\`${key}\` requires spot resources: set \`use_spot: true\` in \`resources\``);
+  set('fallback', { ...(base !== undefined ? { on_demand_base: base } : {}), ...(dynamic !== undefined ? { dynamic } : {}) }, from);
 }
