@@ -13,13 +13,13 @@ import {
   isRunFinished,
   isActive,
   needsPlacement,
-  reconcileRun,
   replicaTarget,
   type Effect,
   type HostLossAction,
 } from '../../core/reconcile/index.js';
 import type { GroupIpRef } from '../../core/runs/group-refs.js';
 import { groupStates } from '../../core/runs/groups.js';
+import { reconcileWithFallback } from '../../core/runs/spot-fallback.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { RouteTable } from '../../proxy/contracts.js';
@@ -31,7 +31,7 @@ import { Effects, type EffectsOptions } from './effects.js';
 import { TickLoop } from './loop.js';
 import { ReplicaRecords, type ReplicaUpdate } from './replica-records.js';
 import { RepoUploads } from './repo-upload.js';
-import { syncRoutes } from './routes-sync.js';
+import { RouteCache, syncRoutes } from './routes-sync.js';
 import { nodeScheduler, type Scheduler } from './scheduler.js';
 
 export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
@@ -71,6 +71,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
   private readonly effects: Effects<C>;
   private readonly adoption: Adoption;
   private readonly loop: TickLoop;
+  private readonly routeCache = new RouteCache();
 
   constructor(private readonly o: ReconcilerOptions<C>) {
     const scheduler = o.scheduler ?? nodeScheduler;
@@ -128,7 +129,8 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
     // Replicas still waiting for placement (no instance yet, fleets) hold no agent to adopt.
     const placed = (x: ReplicaRecord) => x.instance !== undefined || x.status !== 'submitted';
     const instances = new Set(this.activeRuns().flatMap((r) => r.replicas.filter(placed).map((x) => x.instance ?? 'local')));
-    for (const instance of instances) await this.connect(instance).catch((e: unknown) => this.o.log(`agent ${instance}: ${(e as Error).message}`));
+    // Together: a restart serves again once the slowest host answered, not after the sum of them.
+    await Promise.all([...instances].map((instance) => this.connect(instance).catch((e: unknown) => this.o.log(`agent ${instance}: ${(e as Error).message}`))));
     this.syncRoutes();
     this.loop.start();
     return () => this.close();
@@ -186,11 +188,12 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
 
   syncRoutes(): void {
     const unreachable = new Set(this.o.store.instances().flatMap((i) => (i.unreachable ? [i.name] : [])));
-    syncRoutes(this.o.routes, this.o.store.runs(), {
+    const options = {
       readTimeoutMs: this.o.readTimeoutMs,
       // A replica on an unreachable host leaves the route table at once (host loss).
-      connection: (i) => (unreachable.has(i) ? undefined : this.agents.get(i)),
-    });
+      connection: (i: string) => (unreachable.has(i) ? undefined : this.agents.get(i)),
+    };
+    syncRoutes(this.o.routes, this.o.store.runs(), options, this.routeCache);
   }
 
   private async tick(): Promise<void> {
@@ -205,7 +208,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
       const stored = this.records.updateRun(
         run.id,
         (current) => {
-          const decision = reconcileRun(current, ctx);
+          const decision = reconcileWithFallback(current, ctx, () => store.instances());
           effects.push(...decision.effects);
           return decision.run;
         },

@@ -4,6 +4,8 @@
  * A service with a router group routes to that group's replicas only, never to its workers (core router.ts).
  * Each route carries its service's idle limit (`stream_idle_timeout`, else the daemon's default). Routes are
  * rewritten only when their content changed, so the data plane's per-replica pools are not churned every tick.
+ * A `RouteCache` keeps each run's route while its record and its replicas' connections are the same objects, so a
+ * tick over many steady services builds no route and compares none field by field (issue 15, growth).
  */
 import type { RouteTable, ServiceRoute } from '../../proxy/contracts.js';
 import { isRunFinished, routable } from '../../core/reconcile/index.js';
@@ -41,8 +43,39 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
   };
 }
 
+/**
+ * Routes already built, per run id: valid while the record is the same object (records are values: any change is a
+ * new one) and every connection its replicas were looked up on is still the one `connection` returns.
+ */
+export class RouteCache {
+  private readonly entries = new Map<string, { run: RunRecord; conns: Map<string, unknown>; route: ServiceRoute }>();
+
+  routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
+    const entry = this.entries.get(run.id);
+    if (entry && entry.run === run && [...entry.conns].every(([i, c]) => options.connection(i) === c)) return entry.route;
+    const conns = new Map<string, unknown>();
+    const recording: RouteSyncOptions = {
+      ...options,
+      connection: (i) => {
+        const c = options.connection(i);
+        conns.set(i, c);
+        return c;
+      },
+    };
+    const route = routeFor(run, recording);
+    this.entries.set(run.id, { run, conns, route });
+    return route;
+  }
+
+  /** Forgets runs no longer synced (finished or removed). */
+  retain(ids: ReadonlySet<string>): void {
+    for (const id of this.entries.keys()) if (!ids.has(id)) this.entries.delete(id);
+  }
+}
+
 /** Whether two routes send the same traffic the same way (a replica's tunnel dispatcher may be renewed: not a change). */
 function sameRoute(a: ServiceRoute, b: ServiceRoute): boolean {
+  if (a === b) return true;
   const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs', 'router'] as const).every((k) => a[k] === b[k]);
   const replicas = a.replicas.length === b.replicas.length && a.replicas.every((r, i) => r.id === b.replicas[i]?.id && r.origin === b.replicas[i]?.origin);
   const limits = a.rateLimits === b.rateLimits || (a.rateLimits.length === b.rateLimits.length && a.rateLimits.every((r, i) => sameRule(r, b.rateLimits[i])));
@@ -55,12 +88,15 @@ function sameRule(a: RateLimitRule, b: RateLimitRule | undefined): boolean {
 }
 
 /** Makes `routes` reflect `runs`: active runs get a route, others lose theirs. */
-export function syncRoutes(routes: RouteTable, runs: readonly RunRecord[], options: RouteSyncOptions): void {
+export function syncRoutes(routes: RouteTable, runs: readonly RunRecord[], options: RouteSyncOptions, cache?: RouteCache): void {
   const wanted = new Map<string, ServiceRoute>();
+  const synced = new Set<string>();
   for (const run of runs) {
     if (isRunFinished(run)) continue;
-    wanted.set(`${run.project}/${run.name}`, routeFor(run, options));
+    synced.add(run.id);
+    wanted.set(`${run.project}/${run.name}`, cache ? cache.routeFor(run, options) : routeFor(run, options));
   }
+  cache?.retain(synced);
   for (const existing of routes.list()) {
     const key = `${existing.project}/${existing.run}`;
     const next = wanted.get(key);
