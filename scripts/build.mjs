@@ -5,7 +5,7 @@
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentTrimPlugin } from './agent-trim.mjs';
 
@@ -63,6 +63,62 @@ export function staticInputs(metafile, entryOutput) {
   return inputs;
 }
 
+/**
+ * The registry (src/commands/index.ts) read as data: `import X from './x.js'` and `id: X` lines, grouped by the
+ * command line's first word (`fleet` → fleet, fleet:delete, fleet:list). Each group becomes dist/cmd/<word>.js,
+ * an oclif explicit target with just those commands, so `dstack validate` loads neither undici nor the other
+ * commands (issue 15); src/main.ts picks the group, `--help` and bare `dstack` keep the whole registry.
+ */
+export async function commandGroups() {
+  const text = await readFile(join(ROOT, 'src/commands/index.ts'), 'utf8');
+  const files = new Map([...text.matchAll(/^import (\w+) from '\.\/([\w-]+)\.js';$/gm)].map((m) => [m[1], m[2]]));
+  const body = /COMMANDS[^=]*=\s*\{([^}]*)\}/.exec(text)?.[1] ?? '';
+  const groups = new Map();
+  for (const [, id, cls] of body.matchAll(/^\s*'?([\w:-]+)'?:\s*(\w+),?$/gm)) {
+    const file = files.get(cls);
+    if (!file) throw new Error(`build: src/commands/index.ts registers ${cls} (${id}) without a default import build.mjs can read`);
+    const word = id.split(':')[0];
+    groups.set(word, [...(groups.get(word) ?? []), { id, cls, file }]);
+  }
+  if (groups.size === 0) throw new Error('build: found no commands in src/commands/index.ts');
+  return groups;
+}
+
+/** Resolves `dstack-command-group:<word>` entry points to a generated module exporting that group's COMMANDS. */
+function commandGroupsPlugin(groups) {
+  return {
+    name: 'dstack-command-groups',
+    setup(b) {
+      b.onResolve({ filter: /^dstack-command-group:/ }, (args) => ({ path: args.path.slice('dstack-command-group:'.length), namespace: 'dstack-command-group' }));
+      b.onLoad({ filter: /.*/, namespace: 'dstack-command-group' }, (args) => {
+        const group = groups.get(args.path) ?? [];
+        const imports = group.map((c) => `import ${c.cls} from './${c.file}.js';`).join('\n');
+        const entries = group.map((c) => `  ${JSON.stringify(c.id)}: ${c.cls},`).join('\n');
+        return { contents: `${imports}\nexport const COMMANDS = {\n${entries}\n};\n`, resolveDir: join(ROOT, 'src/commands'), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * zod's `z.locales` namespace pulls in all 64 translations (~200 KiB evaluated by every command); the CLI only
+ * uses English, which zod's schemas import directly. Nothing here reads `z.locales`.
+ */
+function zodEnglishOnlyPlugin() {
+  return {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales/en.js').replace(/\.js$/, '.index.js'), namespace: 'zod-locales' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path.replace(/\.index\.js$/, '.js'))};\n`,
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
 const isUiRuntime = (p) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\//.test(p);
 
 /** Our files that pull Ink/React into the eager graph, to name them in the warning. */
@@ -71,15 +127,24 @@ function eagerInkCulprits(metafile, inputs) {
 }
 
 async function buildMain(version) {
+  const groups = await commandGroups();
+  const options = commonOptions(version);
   const result = await esbuild.build({
-    ...commonOptions(version),
-    // main.js is tiny (--version answers from it alone); commands.js is oclif's explicit target (COMMANDS).
-    entryPoints: { main: join(ROOT, 'src/main.ts'), commands: join(ROOT, 'src/commands/index.ts') },
+    ...options,
+    // main.js is tiny (--version answers from it alone); commands.js is oclif's explicit target (COMMANDS) for
+    // help, cmd/<word>.js the one a command line needs.
+    entryPoints: {
+      main: join(ROOT, 'src/main.ts'),
+      commands: join(ROOT, 'src/commands/index.ts'),
+      ...Object.fromEntries([...groups.keys()].map((w) => [`cmd/${w}`, `dstack-command-group:${w}`])),
+    },
+    define: { ...options.define, __DSTACK_COMMAND_IDS__: JSON.stringify([...groups.values()].flat().map((c) => c.id)) },
+    plugins: [commandGroupsPlugin(groups), zodEnglishOnlyPlugin()],
     outdir: DIST,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   });
-  const eager = new Set([...staticInputs(result.metafile, 'dist/main.js'), ...staticInputs(result.metafile, 'dist/commands.js')]);
+  const eager = new Set(['dist/main.js', 'dist/commands.js', ...[...groups.keys()].map((w) => `dist/cmd/${w}.js`)].flatMap((o) => [...staticInputs(result.metafile, o)]));
   if ([...eager].some(isUiRuntime)) {
     const culprits = eagerInkCulprits(result.metafile, eager);
     console.warn(`build: WARNING ink/react is loaded eagerly (slows --version and --json); import Ink views with await import() in: ${culprits.join(', ') || '(see out/build-meta.json)'}`);
@@ -117,7 +182,7 @@ export async function build() {
   const started = performance.now();
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
   // Stale chunks would otherwise be packed into the single binary.
-  await Promise.all(['main.js', 'commands.js', 'agent.js', 'chunks', 'package.json'].map((p) => rm(join(DIST, p), { recursive: true, force: true })));
+  await Promise.all(['main.js', 'commands.js', 'cmd', 'agent.js', 'chunks', 'package.json'].map((p) => rm(join(DIST, p), { recursive: true, force: true })));
   await mkdir(DIST, { recursive: true });
   const [main, agent] = await Promise.all([buildMain(pkg.version), buildAgent(pkg.version)]);
   await writeFile(join(DIST, 'package.json'), `${JSON.stringify(distPackageJson(pkg), null, 2)}\n`);
