@@ -16,22 +16,15 @@ export default class Server extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Server);
     // Loaded here, not at the top: every other command shares the registry, and must not pay for the daemon and ssh2.
-    const { runDaemon } = await import('../daemon/main.js');
-    const daemon = await runDaemon({
-      ...(flags.home !== undefined ? { home: flags.home } : {}),
-      ...(flags.host !== undefined ? { host: flags.host } : {}),
-      ...(flags.port !== undefined ? { port: flags.port } : {}),
-      log: (line) => this.io.stderr.write(`${line}\n`),
-    });
-    this.print(`dstack server is listening on ${daemon.url}`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        void daemon.close().then(resolve, resolve);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    const { serveUntilSignal } = await import('../daemon/serve.js');
+    await serveUntilSignal(
+      {
+        ...(flags.home !== undefined ? { home: flags.home } : {}),
+        ...(flags.host !== undefined ? { host: flags.host } : {}),
+        ...(flags.port !== undefined ? { port: flags.port } : {}),
+        log: (line) => this.io.stderr.write(`${line}\n`),
+      },
+      (line) => this.print(line),
+    );
   }
 }

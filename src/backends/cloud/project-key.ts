@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { utils } from 'ssh2';
+import { loadSsh2 } from '../ssh/ssh2.js';
 import { InternalError } from '../../core/errors.js';
 
 export interface ProjectKey {
@@ -24,6 +24,7 @@ export function projectKeyPath(sshDir: string, project: string): string {
 export async function ensureProjectKey(sshDir: string, project: string): Promise<ProjectKey> {
   const identityFile = projectKeyPath(sshDir, project);
   await mkdir(dirname(identityFile), { recursive: true, mode: 0o700 });
+  const { utils } = await loadSsh2();
   const pair = utils.generateKeyPairSync('ed25519', { comment: `dstack-${project}` });
   const created = await writeFile(identityFile, pair.private, { flag: 'wx', mode: 0o600 }).then(
     () => true,
@@ -41,6 +42,7 @@ export async function ensureProjectKey(sshDir: string, project: string): Promise
 
 /** The public line of an existing private key (the `.pub` file may be missing or not yet written by its maker). */
 async function publicKeyOf(identityFile: string): Promise<string> {
+  const { utils } = await loadSsh2();
   const parsed = utils.parseKey(await readFile(identityFile));
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) {

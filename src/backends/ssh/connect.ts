@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { Client, utils } from 'ssh2';
+import type { Client } from 'ssh2';
+import { loadSsh2 } from './ssh2.js';
 import { DstackError, InternalError, UserError } from '../../core/errors.js';
 import type { SshTarget } from '../../core/fleets/types.js';
 import { hostPattern, type KnownHosts } from './known-hosts.js';
@@ -79,6 +80,7 @@ async function privateKey(file: string): Promise<Buffer> {
       hint: 'Set ssh_config.identity_file to a private key readable by the user running dstack.',
     });
   });
+  const { utils } = await loadSsh2();
   const parsed = utils.parseKey(key);
   if (parsed instanceof Error) {
     throw new UserError('SSH_KEY_INVALID', `the identity file ${file} is not a usable private key (encrypted keys are not supported)`, {
@@ -91,10 +93,10 @@ async function privateKey(file: string): Promise<Buffer> {
 function connectOne(end: Endpoint, options: ConnectOptions, sock?: Duplex): Promise<Client> {
   const where = hostPattern(end.hostname, end.port);
   const timeoutMs = options.timeoutMs ?? SSH_CONNECT_TIMEOUT_MS;
-  return privateKey(end.identityFile).then(
-    (key) =>
+  return Promise.all([privateKey(end.identityFile), loadSsh2()]).then(
+    ([key, ssh2]) =>
       new Promise<Client>((resolve, reject) => {
-        const client = new Client();
+        const client = new ssh2.Client();
         let refused: DstackError | undefined;
         let settled = false;
         const fail = (e: DstackError) => {

@@ -1,5 +1,5 @@
 /**
- * Starting the daemon detached (DESIGN.md §2): the CLI re-runs itself as `dstack server`, with stdout and stderr
+ * Starting the daemon detached (DESIGN.md §2): the CLI re-runs itself as the daemon (`dstack server`'s work), with stdout and stderr
  * appended to a log file, and waits for the health check. In a single binary the executable is the CLI, so no
  * script argument is passed; otherwise the bundle path (`process.argv[1]`) is.
  */
@@ -28,9 +28,12 @@ export function isSingleBinary(): boolean {
   }
 }
 
+/** The hidden argv main.ts answers by running the daemon directly (`dstack server` without oclif's parsing). */
+export const DETACHED_DAEMON_ARG = '__daemon';
+
 export function daemonArgv(): string[] {
   const script = process.argv[1];
-  return isSingleBinary() || script === undefined ? ['server'] : [script, 'server'];
+  return isSingleBinary() || script === undefined ? [DETACHED_DAEMON_ARG] : [script, DETACHED_DAEMON_ARG];
 }
 
 export const spawnDetachedDaemon: SpawnDaemon = ({ logFile, env }) => {
