@@ -9,9 +9,13 @@ import { closest } from './ui/suggest.js';
 
 /** Replaced at bundle time by scripts/build.mjs (esbuild `define`). */
 declare const __DSTACK_VERSION__: string | undefined;
+/** Every command id, read from the registry by scripts/build.mjs, which also bundles dist/cmd/<first word>.js. */
+declare const __DSTACK_COMMAND_IDS__: string[] | undefined;
 
 /** Command-line usage errors exit 2, as in BaseCommand (EXIT_USAGE). */
 const EXIT_USAGE = 2;
+/** Keep in sync with core/client/auto-start.ts (main.ts imports nothing it does not need for --version). */
+const DETACHED_DAEMON = '__daemon';
 
 function unknownCommand(word: string, known: Set<string>): void {
   const suggestion = closest(word, known);
@@ -24,17 +28,44 @@ function unknownCommand(word: string, known: Set<string>): void {
 async function runCommand(input: string[]): Promise<void> {
   // `dstack help ps` as in dstack; oclif alone only knows `dstack ps --help` (no help plugin in the bundle).
   const argv = input[0] === 'help' ? [...input.slice(1), '--help'] : input;
+  // The daemon the CLI starts detached (core/client/auto-start.ts) needs neither oclif nor the command registry.
+  if (argv[0] === DETACHED_DAEMON && argv.length === 1) return (await import('./daemon/serve.js')).runDetachedDaemon();
+  // A proxy worker of `server.proxy_workers` (proxy/workers/protocol.ts PROXY_WORKER_ROLE): the data plane only.
+  if (argv[0] === '__proxy-worker' && argv.length === 1) return (await import('./proxy/workers/main.js')).runProxyWorker();
   // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).
   if (argv[0] === 'offer' && (await (await import('./commands/offer-direct.js')).offerWithoutDaemon(argv.slice(1)))) return;
-  const { COMMANDS } = await import('./commands/index.js');
+  // `validate` spends most of its time loading oclif otherwise (issue 15: ≤ 2x `node -e 0`).
+  const validated = argv[0] === 'validate' ? await (await import('./commands/validate-direct.js')).validateWithoutOclif(argv.slice(1)) : undefined;
+  if (validated !== undefined) {
+    process.exitCode = validated;
+    return;
+  }
+  const bundledIds = typeof __DSTACK_COMMAND_IDS__ === 'undefined' ? undefined : __DSTACK_COMMAND_IDS__;
+  const ids = bundledIds ?? Object.keys((await import('./commands/index.js')).COMMANDS);
   // Top-level words: `apply`, and `fleet` for `fleet:apply`.
-  const known = new Set(Object.keys(COMMANDS).map((id) => id.split(':')[0] ?? id));
+  const known = new Set(ids.map((id) => id.split(':')[0] ?? id));
   const [first] = argv;
   if (first !== undefined && !first.startsWith('-') && !known.has(first)) return unknownCommand(first, known);
   // A bundled dynamic import() of a CJS package yields {default: module.exports} (reference/node-packages.md §2).
   const oclif: typeof import('@oclif/core') & { default?: typeof import('@oclif/core') } = await import('@oclif/core');
   const { execute } = oclif.default ?? oclif;
-  await execute({ dir: import.meta.url, args: argv });
+  const group = bundledIds && first !== undefined && !first.startsWith('-') && !argv.some(isHelpFlag) ? await groupLoadOptions(first) : undefined;
+  await execute(group ? { loadOptions: group, args: argv } : { dir: import.meta.url, args: argv });
+}
+
+const isHelpFlag = (arg: string): boolean => arg === '--help' || arg === '-h' || arg === '--';
+
+/**
+ * oclif run from dist/package.json with dist/cmd/<word>.js as its explicit target: only that word's commands load
+ * (issue 15: `validate` paid for undici, execa and every other command). Help lists every command, so it keeps
+ * the whole registry (dist/commands.js).
+ */
+async function groupLoadOptions(word: string): Promise<{ root: string; pjson: import('@oclif/core').Interfaces.PJSON }> {
+  const [{ readFile }, { dirname, join }, { fileURLToPath }] = await Promise.all([import('node:fs/promises'), import('node:path'), import('node:url')]);
+  const root = dirname(fileURLToPath(import.meta.url));
+  const pjson = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as import('@oclif/core').Interfaces.PJSON;
+  pjson.oclif = { ...pjson.oclif, commands: { strategy: 'explicit', target: `./cmd/${word}.js`, identifier: 'COMMANDS' } };
+  return { root, pjson };
 }
 
 function main(argv: string[]): void {

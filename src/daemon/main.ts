@@ -4,15 +4,21 @@
  * SIGTERM/SIGINT a graceful close that leaves every replica running.
  */
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../core/api.js';
-import { loadOrCreateHomeConfig, type HomeConfig } from '../core/home/config-file.js';
+import { loadOrCreateHomeConfig, proxyWorkerCount, type HomeConfig } from '../core/home/config-file.js';
+import { isSingleBinary } from '../core/client/auto-start.js';
 import { resolveHome } from '../core/home/paths.js';
 import { daemonUrl, serverPortFromEnv } from '../core/home/server-address.js';
 import { DSTACK_VERSION } from '../backends/version.js';
 import { RateLimiter } from '../proxy/routing/rate-limiter.js';
 import { ServiceStats } from '../proxy/stats/service-stats.js';
 import { assembleControlPlane, type ControlPlaneSettings } from './assemble/control-plane.js';
-import { assembleDataPlane } from './assemble/data-plane.js';
+import { assembleDataPlane, makeOnColdStart, projectTokens } from './assemble/data-plane.js';
+import { startProxyWorkers, type ProxyWorkers } from './assemble/proxy-workers.js';
+import { PROXY_WORKER_ROLE } from '../proxy/workers/protocol.js';
+import { StateModelRegistry } from './runs/model-registry.js';
 import { removeDaemonInfo, writeDaemonInfo } from './process/daemon-file.js';
 import { Lifetime } from './process/lifetime.js';
 import { acquireDaemonLock } from './process/lock.js';
@@ -33,6 +39,10 @@ export interface DaemonOptions extends ControlPlaneSettings {
   env?: NodeJS.ProcessEnv;
   /** Exit the process when the lock is compromised (default true; tests pass false). */
   exitOnCompromise?: boolean;
+  /** Data-plane processes (default: env DSTACK_PROXY_WORKERS, then config.yml `server.proxy_workers`, then 1). */
+  proxyWorkers?: number;
+  /** What follows process.execPath to start a proxy worker (default: this CLI entry's hidden role). */
+  proxyWorkerArgv?: string[];
 }
 
 export interface Daemon {
@@ -42,7 +52,15 @@ export interface Daemon {
   /** In-process hooks for the autoscaler: desired counts (`control.setDesiredReplicas`) and request stats. */
   control: ControlPlane;
   stats: ServiceStats;
+  /** Set when the data plane runs in worker processes (`proxy_workers` ≥ 2). */
+  proxyWorkers?: Pick<ProxyWorkers, 'pids' | 'requests'>;
   close(): Promise<void>;
+}
+
+/** The CLI entry again, in its hidden worker role: the bundle under `node`, the executable alone in a SEA. */
+function defaultWorkerArgv(): string[] {
+  const script = process.argv[1];
+  return isSingleBinary() || script === undefined ? [PROXY_WORKER_ROLE] : [...process.execArgv, script, PROXY_WORKER_ROLE];
 }
 
 export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
@@ -88,8 +106,34 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     void plane.fleets.start().catch((e: unknown) => log(`fleets: resuming failed: ${(e as Error).message}`));
     lifetime.add(await plane.reconciler.start());
     lifetime.add(plane.autoscaler.start());
-    const bound = await server.listen(port, host);
-    lifetime.add(() => server.close());
+    const workerCount = options.proxyWorkers ?? proxyWorkerCount(env.DSTACK_PROXY_WORKERS, home.server.proxy_workers, availableParallelism());
+    let workers: ProxyWorkers | undefined;
+    let bound: { port: number };
+    if (workerCount <= 1) {
+      bound = await server.listen(port, host);
+      lifetime.add(() => server.close());
+    } else {
+      lifetime.add(() => server.close());
+      const registry = new StateModelRegistry(() => store.runs());
+      workers = await startProxyWorkers({
+        count: workerCount,
+        port,
+        host,
+        socketPath: join(paths.serverDir, 'proxy.sock'),
+        argv: options.proxyWorkerArgv ?? defaultWorkerArgv(),
+        env,
+        plane: server,
+        routes: plane.routes,
+        tokens: () => projectTokens(home),
+        models: () => home.projects.flatMap((p) => registry.list(p.name)),
+        stats,
+        onColdStart: makeOnColdStart(plane, store),
+        hold: {},
+        log,
+      });
+      lifetime.add(() => workers?.close());
+      bound = { port: workers.port };
+    }
     url = daemonUrl(host, bound.port);
     await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, startedAt, version: DSTACK_VERSION });
     lifetime.add(() => removeDaemonInfo(paths.daemonFile, process.pid));
@@ -102,6 +146,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       url,
       control: plane.control,
       stats,
+      ...(workers ? { proxyWorkers: workers } : {}),
       close: () => {
         if (!stopping) log('dstack server stopping (replicas keep running)');
         stopping = true;

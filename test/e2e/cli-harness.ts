@@ -91,6 +91,8 @@ export async function newCli(): Promise<Cli> {
     DOCKER_HOST: TEST_DOCKER_HOST,
     DSTACK_BASE_IMAGE: 'dstack-test/python:latest',
     NO_COLOR: '1',
+    // CI runs the proxy suites with 2 proxy workers as well as with 1 (issue 15).
+    ...(process.env.DSTACK_PROXY_WORKERS ? { DSTACK_PROXY_WORKERS: process.env.DSTACK_PROXY_WORKERS } : {}),
   };
   const cli: Cli = {
     home,

@@ -19,13 +19,36 @@ export const ProjectEntry = z.object({
   backends: z.array(BackendConfig).default([]),
 });
 
+const ProxyWorkers = z.union([z.number().int().min(1).max(256), z.literal('auto')]);
+
+/**
+ * How many proxy workers to run: env DSTACK_PROXY_WORKERS (a number or `auto`), then config.yml's
+ * `server.proxy_workers`, then 1. `auto` is the number of cores; an unparsable env value is an error.
+ */
+export function proxyWorkerCount(envValue: string | undefined, configured: number | 'auto' | undefined, cores: number): number {
+  const raw = envValue !== undefined && envValue !== '' ? (envValue === 'auto' ? 'auto' : Number(envValue)) : configured;
+  if (raw === undefined) return 1;
+  const parsed = ProxyWorkers.safeParse(raw);
+  if (!parsed.success) {
+    throw new UserError('PROXY_WORKERS_INVALID', `DSTACK_PROXY_WORKERS=${envValue}: expected a whole number from 1 to 256, or auto`);
+  }
+  return parsed.data === 'auto' ? Math.max(1, cores) : parsed.data;
+}
+
 export const HomeConfig = z.object({
   version: z.literal(1),
   default_project: z.string(),
   user: z.string(),
   /** Admin token: authenticates the CLI to the daemon's control API, and is a member token of every project. */
   token: z.string().min(16),
-  server: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535).default(3000) }).default({ host: '127.0.0.1', port: 3000 }),
+  server: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535).default(3000),
+      /** Processes serving the data plane on the shared port (default 1: in the daemon itself); `auto` = cores. */
+      proxy_workers: ProxyWorkers.optional(),
+    })
+    .default({ host: '127.0.0.1', port: 3000 }),
   projects: z.array(ProjectEntry).min(1),
 });
 export type HomeConfig = z.infer<typeof HomeConfig>;

@@ -32,17 +32,23 @@ export interface DataPlaneDeps {
   startedAt: number;
 }
 
-export function assembleDataPlane(d: DataPlaneDeps) {
-  const { plane, store, stats, clock, log } = d;
-  const authenticate = makeAuthenticate(() => {
-    const home = d.home();
-    return new Map(home.projects.map((p) => [p.name, [home.token, ...p.tokens]]));
-  });
-  // Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there.
-  const onColdStart = (project: string, run: string): void => {
+/** Member tokens by project (the admin token is one of every project's), as the proxy authenticates them. */
+export function projectTokens(home: HomeConfig): [string, string[]][] {
+  return home.projects.map((p) => [p.name, [home.token, ...p.tokens]]);
+}
+
+/** Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there. */
+export function makeOnColdStart(plane: ControlPlaneParts, store: StateStore) {
+  return (project: string, run: string): void => {
     const r = store.runs().find((x) => x.project === project && x.name === run && x.desiredReplicas === 0);
     if (r) plane.control.setDesiredReplicas(project, run, 1);
   };
+}
+
+export function assembleDataPlane(d: DataPlaneDeps) {
+  const { plane, store, stats, clock, log } = d;
+  const authenticate = makeAuthenticate(() => new Map(projectTokens(d.home())));
+  const onColdStart = makeOnColdStart(plane, store);
   return createProxyServer({
     routes: plane.routes,
     authenticate,

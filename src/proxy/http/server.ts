@@ -45,12 +45,16 @@ export interface ProxyServerOptions {
   maxHeldPerService?: number;
   /** Default 600 000 ms (model loading). */
   holdTimeoutMs?: number;
+  /** Proxy workers: requests and upgrades this process must not serve itself go to controlApi/controlUpgrade. */
+  relay?: (url: string) => boolean;
   /** Pool sizing when `routes` is not a MemoryRouteTable (which brings its own). */
   upstreams?: UpstreamsOptions;
 }
 
 export interface ProxyServer {
   listen(port: number, host?: string): Promise<{ port: number }>;
+  /** Serves a connection accepted elsewhere (a listener shared with proxy workers, a unix socket). */
+  accept(socket: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -68,13 +72,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // Held counts live with the route table, so the model endpoint's forwarder over the same table shares them.
     hold: new ColdStartHold(options.routes, heldRequestsOf(options.routes, () => new HeldRequests()), holdOptions(options)),
   };
-  const { controlApi, modelsApi } = options;
+  const { controlApi, modelsApi, relay } = options;
 
   const server = createServer(
     // requestTimeout off: a request held for a cold start keeps its body unread for up to holdTimeoutMs.
     { requestTimeout: 0, noDelay: true, keepAliveTimeout: 65_000 },
     (req, res) => {
       const url = req.url ?? '/';
+      if (relay !== undefined && controlApi && relay(url)) return controlApi(req, res);
       if (url.startsWith(SERVICES_PREFIX)) {
         const sp = parseServicePath(url);
         return sp ? handleServiceRequest(ctx, req, res, sp) : sendRejection(res, notFound());
@@ -91,7 +96,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));
-    if (options.controlUpgrade && req.url?.startsWith('/api/')) return options.controlUpgrade(req, socket, head);
+    if (options.controlUpgrade && (req.url?.startsWith('/api/') || relay?.(req.url ?? '/'))) return options.controlUpgrade(req, socket, head);
     handleUpgrade(ctx, req, socket, head);
   });
   server.on('clientError', (_err, socket) => {
@@ -108,6 +113,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
           resolve({ port: (server.address() as AddressInfo).port });
         });
       }),
+    accept: (socket) => server.emit('connection', socket),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -43,4 +43,38 @@ describe('MemoryRouteTable', () => {
     expect(table.upstreams.outstanding('x')).toBe(0);
     await table.close();
   });
+
+  it('replace() holds exactly the snapshot, releasing waiters as set() and delete() would, and tells listeners', async () => {
+    const table = new MemoryRouteTable();
+    let changes = 0;
+    table.onChange(() => changes++);
+    table.set(route([]));
+    table.set({ ...route([]), run: 'gone' });
+    const ready = table.waitForReplica('p', 'r', 60_000);
+    const gone = table.waitForReplica('p', 'gone', 60_000);
+    table.replace([route([{ id: 'x', origin: 'http://127.0.0.1:1' }]), { ...route([]), run: 'new' }]);
+    expect(await ready).toBe(true);
+    expect(await gone).toBe(false);
+    expect(table.list().map((r) => r.run).sort()).toEqual(['new', 'r']);
+    expect(changes).toBe(3);
+    await table.close();
+  });
+
+  it('drain() also waits for every added drainer', async () => {
+    const table = new MemoryRouteTable();
+    let release!: () => void;
+    const asked: string[] = [];
+    table.addDrainer((id) => {
+      asked.push(id);
+      return new Promise<void>((r) => (release = r));
+    });
+    let drained = false;
+    const done = table.drain('x').then(() => (drained = true));
+    await Promise.resolve();
+    expect(asked).toEqual(['x']);
+    expect(drained).toBe(false);
+    release();
+    await done;
+    await table.close();
+  });
 });

@@ -19,6 +19,8 @@ export class MemoryRouteTable implements RouteTable {
   readonly held = new HeldRequests();
   private readonly routes = new Map<string, ServiceRoute>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly listeners: (() => void)[] = [];
+  private readonly drainers: ((replicaId: string) => Promise<void>)[] = [];
 
   constructor(options: UpstreamsOptions = {}) {
     this.upstreams = new Upstreams(options);
@@ -53,6 +55,30 @@ export class MemoryRouteTable implements RouteTable {
     return [...this.routes.values()];
   }
 
+  /**
+   * Makes the table hold exactly `routes` (a proxy worker's copy of the primary's table): one upstream sync for the
+   * whole snapshot instead of one per route, and waiters released as `set`/`delete` would release them.
+   */
+  replace(routes: readonly ServiceRoute[]): void {
+    const next = new Map(routes.map((r) => [keyOf(r.project, r.run), r]));
+    const gone = [...this.routes.keys()].filter((key) => !next.has(key));
+    this.routes.clear();
+    for (const [key, route] of next) this.routes.set(key, route);
+    this.changed();
+    for (const [key, route] of next) if (route.replicas.length > 0) this.release(key, true);
+    for (const key of gone) this.release(key, false);
+  }
+
+  /** Called after every change (proxy workers get a snapshot); the caller coalesces. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Another holder of in-flight requests (a proxy worker) that `drain()` also waits for. */
+  addDrainer(drainer: (replicaId: string) => Promise<void>): void {
+    this.drainers.push(drainer);
+  }
+
   waitForReplica(project: string, run: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if ((this.get(project, run)?.replicas.length ?? 0) > 0) return Promise.resolve(true);
     if (signal?.aborted) return Promise.resolve(false);
@@ -77,7 +103,8 @@ export class MemoryRouteTable implements RouteTable {
 
   /** Resolves when no request to the replica is in flight; await it before stopping a replica's container. */
   drain(replicaId: string): Promise<void> {
-    return this.upstreams.drain(replicaId);
+    if (this.drainers.length === 0) return this.upstreams.drain(replicaId);
+    return Promise.all([this.upstreams.drain(replicaId), ...this.drainers.map((d) => d(replicaId))]).then(() => undefined);
   }
 
   /** Closes every upstream Pool (the daemon is stopping). */
@@ -87,6 +114,14 @@ export class MemoryRouteTable implements RouteTable {
 
   private changed(): void {
     this.upstreams.sync([...this.routes.values()].flatMap((r) => r.replicas));
+    for (const listener of this.listeners) listener();
+  }
+
+  private release(key: string, ready: boolean): void {
+    const waiting = this.waiters.get(key);
+    if (!waiting) return;
+    this.waiters.delete(key);
+    for (const w of waiting) w.resolve(ready);
   }
 }
 
