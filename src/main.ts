@@ -32,6 +32,8 @@ async function runCommand(input: string[]): Promise<void> {
   if (argv[0] === DETACHED_DAEMON && argv.length === 1) return (await import('./daemon/serve.js')).runDetachedDaemon();
   // A proxy worker of `server.proxy_workers` (proxy/workers/protocol.ts PROXY_WORKER_ROLE): the data plane only.
   if (argv[0] === '__proxy-worker' && argv.length === 1) return (await import('./proxy/workers/main.js')).runProxyWorker();
+  // A command that needs the daemon starts a dead one now, so it boots while the command loads (issue 15).
+  (await import('./core/client/early-start.js')).startDaemonEarly(argv);
   // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).
   if (argv[0] === 'offer' && (await (await import('./commands/offer-direct.js')).offerWithoutDaemon(argv.slice(1)))) return;
   // `validate` spends most of its time loading oclif otherwise (issue 15: ≤ 2x `node -e 0`).

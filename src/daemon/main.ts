@@ -100,20 +100,23 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     const plane = assembleControlPlane({ store, secrets: secretStore, home, paths, env, clock, log, lifetime, stats, limiter, baseUrl: () => url, settings: options });
     const server = assembleDataPlane({ plane, store, home: () => home, homeDir: paths.home, stats, limiter, clock, log, startedAt });
 
-    // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents, and replicas are
-    // adopted before serving, so the first proxied request after a restart already finds them.
+    // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents.
     // Cloud instances resume after a sweep of what a crash left tagged in the cloud (in the background).
     void plane.fleets.start().catch((e: unknown) => log(`fleets: resuming failed: ${(e as Error).message}`));
-    lifetime.add(await plane.reconciler.start());
-    lifetime.add(plane.autoscaler.start());
+    // Restart to serving (issue 15): the daemon listens before its agents are reconnected. Services that served
+    // before hold their requests meanwhile (routes `warming`) instead of answering 503, and get them once adopted.
+    plane.reconciler.warmRoutes();
+    // The listener(s) close first on a normal close (registered again below), and still close if starting fails.
+    const serving = new Lifetime(log);
+    lifetime.add(() => serving.close());
     const workerCount = options.proxyWorkers ?? proxyWorkerCount(env.DSTACK_PROXY_WORKERS, home.server.proxy_workers, availableParallelism());
     let workers: ProxyWorkers | undefined;
     let bound: { port: number };
     if (workerCount <= 1) {
       bound = await server.listen(port, host);
-      lifetime.add(() => server.close());
+      serving.add(() => server.close());
     } else {
-      lifetime.add(() => server.close());
+      serving.add(() => server.close());
       const registry = new StateModelRegistry(() => store.runs());
       workers = await startProxyWorkers({
         count: workerCount,
@@ -131,12 +134,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         hold: {},
         log,
       });
-      lifetime.add(() => workers?.close());
+      serving.add(() => workers?.close());
       bound = { port: workers.port };
     }
     url = daemonUrl(host, bound.port);
     await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, startedAt, version: DSTACK_VERSION });
     lifetime.add(() => removeDaemonInfo(paths.daemonFile, process.pid));
+    lifetime.add(await plane.reconciler.start());
+    lifetime.add(plane.autoscaler.start());
+    lifetime.add(() => serving.close());
     log(`dstack server ${DSTACK_VERSION} listening on ${url} (home ${paths.home})`);
 
     let stopping = false;

@@ -37,6 +37,12 @@ export interface ServiceRoute {
   readTimeoutMs: number;
   /** Set when `replicas` are a router group's (issue 14): only the router's inference paths are forwarded. */
   router?: 'sglang' | 'dynamo';
+  /**
+   * Set by a daemon that just started for services whose replicas served before it (issue 15, restart to serving):
+   * their hosts are being reconnected, so requests wait as for a cold start (without waking the autoscaler) until the
+   * route has replicas again, instead of a 503.
+   */
+  warming?: true;
 }
 
 /** Written by the control plane, read by the data plane on every request (a Map lookup, nothing more). */

@@ -14,6 +14,8 @@ export interface SpawnedDaemon {
   exited: Promise<number | null>;
   /** Stop listening to the child so the CLI can exit while the daemon lives on. */
   release(): void;
+  /** Let the CLI exit while still listening for the child's exit. */
+  unref?(): void;
 }
 
 export type SpawnDaemon = (opts: { logFile: string; env: NodeJS.ProcessEnv }) => SpawnedDaemon;
@@ -52,6 +54,7 @@ export const spawnDetachedDaemon: SpawnDaemon = ({ logFile, env }) => {
         child.removeAllListeners();
         child.unref();
       },
+      unref: () => child.unref(),
     };
   } finally {
     closeSync(fd);

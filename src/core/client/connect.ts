@@ -13,6 +13,7 @@ import { readDaemonInfo } from '../home/daemon-info.js';
 import { resolveHome, type HomePaths } from '../home/paths.js';
 import { daemonUrl, serverPortFromEnv } from '../home/server-address.js';
 import { spawnDetachedDaemon, type SpawnDaemon } from './auto-start.js';
+import { takeEarlyDaemon } from './early-start.js';
 import { DaemonClient } from './daemon-client.js';
 import { probeHealth, sameHome, type Probe } from './health.js';
 import { Transport } from './transport.js';
@@ -50,7 +51,7 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const deadline = now() + (opts.startTimeoutMs ?? 30_000);
-  const child = (opts.spawnDaemon ?? spawnDetachedDaemon)({ logFile, env });
+  const child = takeEarlyDaemon() ?? (opts.spawnDaemon ?? spawnDetachedDaemon)({ logFile, env });
   let exitedAt: number | undefined;
   void child.exited.then(() => (exitedAt = now()));
   try {

@@ -136,6 +136,14 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
     return () => this.close();
   }
 
+  /**
+   * Routes from stored state alone, before any agent is reconnected: services that served before a restart hold their
+   * requests (routes `warming`) until `start()` has their hosts back, so the daemon can listen at once.
+   */
+  warmRoutes(): void {
+    syncRoutes(this.o.routes, this.o.store.runs(), { readTimeoutMs: this.o.readTimeoutMs, connection: () => undefined, warming: true });
+  }
+
   /** `listener` runs after every tick (the prober probes then); returns the unsubscribe. */
   onTick(listener: () => void): () => void {
     this.tickListeners.add(listener);

@@ -19,6 +19,8 @@ export interface RouteSyncOptions {
   readTimeoutMs: number;
   /** The connection of a replica's instance, when one is open (origins come from it). */
   connection: (instance: string) => Pick<AgentConnection, 'replicaOrigin'> | undefined;
+  /** A daemon's start: routes whose stored replicas served but have no connection yet are marked `warming`. */
+  warming?: boolean;
 }
 
 export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRoute {
@@ -30,6 +32,7 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
     return [{ id: r.id, origin, ...(dispatcher ? { dispatcher } : {}) }];
   });
   const router = routerGroupOf(run);
+  const served = options.warming === true && replicas.length === 0 && routable(trafficReplicas(run, run.replicas).filter((r) => r.hostPort !== undefined)).length > 0;
   return {
     project: run.project,
     run: run.name,
@@ -40,6 +43,7 @@ export function routeFor(run: RunRecord, options: RouteSyncOptions): ServiceRout
     canScaleFromZero: run.settings.autoscaling && run.settings.replicas.min === 0,
     readTimeoutMs: streamIdleMs(run.settings, options.readTimeoutMs),
     ...(router ? { router: router.type } : {}),
+    ...(served ? { warming: true as const } : {}),
   };
 }
 
@@ -76,7 +80,7 @@ export class RouteCache {
 /** Whether two routes send the same traffic the same way (a replica's tunnel dispatcher may be renewed: not a change). */
 function sameRoute(a: ServiceRoute, b: ServiceRoute): boolean {
   if (a === b) return true;
-  const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs', 'router'] as const).every((k) => a[k] === b[k]);
+  const scalars = (['project', 'run', 'auth', 'stripPrefix', 'canScaleFromZero', 'readTimeoutMs', 'router', 'warming'] as const).every((k) => a[k] === b[k]);
   const replicas = a.replicas.length === b.replicas.length && a.replicas.every((r, i) => r.id === b.replicas[i]?.id && r.origin === b.replicas[i]?.origin);
   const limits = a.rateLimits === b.rateLimits || (a.rateLimits.length === b.rateLimits.length && a.rateLimits.every((r, i) => sameRule(r, b.rateLimits[i])));
   return scalars && replicas && limits;

@@ -34,11 +34,9 @@ export class MemoryRouteTable implements RouteTable {
     const key = keyOf(route.project, route.run);
     this.routes.set(key, route);
     this.changed();
-    if (route.replicas.length === 0) return;
-    const waiting = this.waiters.get(key);
-    if (!waiting) return;
-    this.waiters.delete(key);
-    for (const w of waiting) w.resolve(true);
+    if (route.replicas.length > 0) this.release(key, true);
+    // A restart's warming route replaced by one without replicas that cannot scale up: nothing will come to wait for.
+    else if (!route.canScaleFromZero && !route.warming) this.release(key, false);
   }
 
   delete(project: string, run: string): void {
@@ -65,7 +63,10 @@ export class MemoryRouteTable implements RouteTable {
     this.routes.clear();
     for (const [key, route] of next) this.routes.set(key, route);
     this.changed();
-    for (const [key, route] of next) if (route.replicas.length > 0) this.release(key, true);
+    for (const [key, route] of next) {
+      if (route.replicas.length > 0) this.release(key, true);
+      else if (!route.canScaleFromZero && !route.warming) this.release(key, false);
+    }
     for (const key of gone) this.release(key, false);
   }
 

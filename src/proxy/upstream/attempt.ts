@@ -52,7 +52,7 @@ export abstract class UpstreamAttempt implements Dispatcher.DispatchHandler {
   start(): void {
     if (this.clientGone) return this.fail(CLIENT_GONE);
     if (this.send(this.route)) return;
-    if (!this.route.canScaleFromZero) return this.fail(noReplicas(this.service()));
+    if (!this.route.canScaleFromZero && !this.route.warming) return this.fail(noReplicas(this.service()));
     void this.holdThenSend();
   }
 
