@@ -58,7 +58,8 @@ timeout --kill-after=30s 60m npx vitest run --reporter=default --reporter=json -
 
 # The proxy, autoscaling and model suites again with the data plane in 2 worker processes (issue 15). Skipped when
 # the caller picked files (`scripts/test-all.sh test/unit`), as the first pass then ran only those.
-WORKER_SUITES=(test/e2e/service.test.ts test/e2e/autoscaling.test.ts test/e2e/websocket-from-zero.test.ts test/e2e/router.test.ts)
+WORKER_SUITES=(test/e2e/service.test.ts test/e2e/autoscaling.test.ts test/e2e/websocket-from-zero.test.ts test/e2e/router.test.ts
+  test/integration/daemon/seeds-and-models.test.ts)
 if [ $# -eq 0 ]; then
   step "vitest with proxy_workers 2 (${#WORKER_SUITES[@]} suites)"
   rm -f .tmp/vitest-workers.json

@@ -15,6 +15,7 @@ import type { RunPlan, RunView } from '../../../src/core/api.js';
 import { LABELS } from '../../../src/core/model/agent-api.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
 import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
+import { buildProxyWorker } from './proxy-worker-bundle.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const DOCKER_HOST = process.env.DSTACK_TEST_DOCKER_HOST ?? 'unix:///run/dstack-test/docker.sock';
@@ -92,7 +93,9 @@ export async function startTestDaemon(agentBin: string, env: NodeJS.ProcessEnv =
     DSTACK_RETRY_BACKOFF_BASE_MS: '200',
     ...env,
   };
-  const start = () => runDaemon({ home: dir, port: 0, env: fullEnv, exitOnCompromise: false, tickMs: 250 });
+  // CI's second pass (DSTACK_PROXY_WORKERS=2): workers need an entry of their own, vitest's argv[1] is none.
+  const workers = Number(fullEnv.DSTACK_PROXY_WORKERS ?? '1') > 1 ? { proxyWorkerArgv: [await buildProxyWorker(dir)] } : {};
+  const start = () => runDaemon({ home: dir, port: 0, env: fullEnv, exitOnCompromise: false, tickMs: 250, ...workers });
   const t: TestDaemon = {
     daemon: await start(),
     home: dir,

@@ -130,4 +130,11 @@ describe('seed service and model endpoint', () => {
       OpenAI.NotFoundError,
     );
   });
+
+  it('served these requests from the configured number of data-plane processes', () => {
+    // CI's second pass sets DSTACK_PROXY_WORKERS=2: the requests above then went through worker processes.
+    const workers = Number(process.env.DSTACK_PROXY_WORKERS ?? '1');
+    expect(t.daemon.proxyWorkers?.pids().length ?? 1).toBe(Math.max(1, workers));
+    if (workers > 1) expect([...(t.daemon.proxyWorkers?.requests().values() ?? [])].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
 });
