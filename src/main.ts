@@ -37,9 +37,15 @@ async function runCommand(input: string[]): Promise<void> {
   // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).
   if (argv[0] === 'offer' && (await (await import('./commands/offer-direct.js')).offerWithoutDaemon(argv.slice(1)))) return;
   // `validate` spends most of its time loading oclif otherwise (issue 15: ≤ 2x `node -e 0`).
-  const validated = argv[0] === 'validate' ? await (await import('./commands/validate-direct.js')).validateWithoutOclif(argv.slice(1)) : undefined;
-  if (validated !== undefined) {
-    process.exitCode = validated;
+  // `ps` likewise (issue 15: `ps --json` ≤ 2x, the table ≤ 2.5x `node -e 0`).
+  const direct =
+    argv[0] === 'validate'
+      ? await (await import('./commands/validate-direct.js')).validateWithoutOclif(argv.slice(1))
+      : argv[0] === 'ps'
+        ? await (await import('./commands/ps-direct.js')).psWithoutOclif(argv.slice(1))
+        : undefined;
+  if (direct !== undefined) {
+    process.exitCode = direct;
     return;
   }
   const bundledIds = typeof __DSTACK_COMMAND_IDS__ === 'undefined' ? undefined : __DSTACK_COMMAND_IDS__;

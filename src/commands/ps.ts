@@ -2,9 +2,9 @@ import { Flags } from '@oclif/core';
 import type { RunView } from '../core/api.js';
 import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
-import { renderRunsTable } from '../ui/runs-table.js';
 import { refreshUntilInterrupted } from './watch.js';
 import { BaseCommand } from './base.js';
+import { psOutput } from './ps-direct.js';
 
 export default class Ps extends BaseCommand {
   static override summary = 'List runs.';
@@ -28,7 +28,7 @@ export default class Ps extends BaseCommand {
       const runs = await load();
       if (flags.json) return this.printJson({ runs });
       if (flags.watch) return await this.watch(runs, load, flags.verbose);
-      this.print(renderRunsTable(runs, { now: Date.now(), verbose: flags.verbose, painter: this.painter(), width: this.io.stdout.columns }));
+      this.io.stdout.write(psOutput(runs, { json: false, verbose: flags.verbose, painter: this.painter(), width: this.io.stdout.columns, now: Date.now() }));
     } finally {
       await client.close();
     }

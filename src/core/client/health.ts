@@ -1,19 +1,19 @@
 /**
  * `GET /api/health` with a short deadline. Three outcomes matter to the caller: nothing listens (start a daemon),
- * a dstack daemon answers (maybe for another DSTACK_HOME), or something else holds the port.
+ * a dstack daemon answers (maybe for another DSTACK_HOME), or something else holds the port. node:http, not
+ * undici: see transport.ts (a short command would wait at exit for undici's WebAssembly to compile).
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { request } from 'undici';
+import { request, type IncomingMessage } from 'node:http';
 import { Health } from '../api.js';
 
 export type Probe = { kind: 'none' } | { kind: 'daemon'; health: Health } | { kind: 'foreign'; detail: string };
 
 export async function probeHealth(origin: string, timeoutMs = 1500): Promise<Probe> {
   try {
-    const res = await request(`${origin}/api/health`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return { kind: 'foreign', detail: `HTTP ${res.statusCode}` };
+    const { status, text } = await get(`${origin}/api/health`, timeoutMs);
+    if (status !== 200) return { kind: 'foreign', detail: `HTTP ${status}` };
     const parsed = Health.safeParse(JSON.parse(text));
     return parsed.success ? { kind: 'daemon', health: parsed.data } : { kind: 'foreign', detail: 'not a dstack health answer' };
   } catch (e) {
@@ -33,4 +33,21 @@ function canonical(p: string): string {
   } catch {
     return resolve(p);
   }
+}
+
+/** One GET on its own connection (closed after the answer); the deadline covers the headers and each pause in the body. */
+function get(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { connection: 'close' } });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('health check timed out')));
+    req.on('error', reject);
+    req.once('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.once('error', reject);
+      res.once('aborted', () => reject(new Error('health check aborted')));
+    });
+    req.end();
+  });
 }

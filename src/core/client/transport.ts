@@ -1,9 +1,12 @@
 /**
- * One place where undici failures become typed errors (STYLE.md "Errors": map foreign errors where they enter).
+ * One place where HTTP failures become typed errors (STYLE.md "Errors": map foreign errors where they enter).
  * A refused connection before the first byte means "no daemon"; a reset after it means the daemon went away
  * mid-stream. Both name the daemon address and the log file so the user knows where to look.
+ * JSON requests use node:http and only streams load undici: undici's parser is WebAssembly, whose background
+ * compilation a short command such as `dstack ps` waits for at exit (~300 ms, issue 15).
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent, Dispatcher } from 'undici';
 import { DstackError, InternalError, UserError, fromWire } from '../errors.js';
 
 export interface TransportOptions {
@@ -48,28 +51,35 @@ export function mapTransportError(e: unknown, opts: TransportOptions, streaming:
   return new InternalError('DAEMON_REQUEST_FAILED', `Request to the dstack daemon at ${opts.origin} failed`, { cause: e });
 }
 
+/** A request that did not get its answer in time, in undici's words (mapped as an internal failure, as before). */
+function timeoutError(): Error {
+  return Object.assign(new Error('Timed out waiting for the dstack daemon'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+}
+
+const JSON_TIMEOUT_MS = 120_000;
+
 export class Transport {
-  readonly #agent: Agent;
-  constructor(readonly opts: TransportOptions) {
-    // A CLI process must not linger on idle keep-alive sockets after its command finished.
-    this.#agent = new Agent({ keepAliveTimeout: 1000, connections: 4 });
-  }
+  // A CLI process must not linger on idle keep-alive sockets after its command finished: close() destroys them.
+  readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  #agent: Agent | undefined;
+  constructor(readonly opts: TransportOptions) {}
 
   /** JSON request; a non-2xx answer becomes the daemon's typed error via `fromWire`. */
   async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.#send(method, path, body, signal, false, 120_000);
-    const text = await res.body.text().catch((e: unknown) => {
+    const res = await this.#sendJson(method, path, body, signal);
+    const text = await readText(res).catch((e: unknown) => {
       throw mapTransportError(e, this.opts, true);
     });
     const parsed = parseJson(text);
-    if (res.statusCode >= 400) throw fromWire(parsed, res.statusCode);
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw fromWire(parsed, status);
     if (parsed === undefined) throw new InternalError('BAD_DAEMON_RESPONSE', `${method} ${path}: the daemon answered no JSON`);
     return parsed as T;
   }
 
   /** Streaming request (logs, events): no body timeout, the caller iterates `body`. */
   async stream(path: string, signal?: AbortSignal): Promise<StreamResponse> {
-    const res = await this.#send('GET', path, undefined, signal, true, 0);
+    const res = await this.#stream(path, signal);
     if (res.statusCode >= 400) throw fromWire(parseJson(await res.body.text()), res.statusCode);
     const opts = this.opts;
     const body = (async function* () {
@@ -83,25 +93,62 @@ export class Transport {
     return { status: res.statusCode, headers: res.headers, body };
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    this.#http.destroy();
+    await this.#agent?.close();
   }
 
-  async #send(method: Dispatcher.HttpMethod, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, bodyTimeout: number) {
-    try {
-      return await request(`${this.opts.origin}${path}`, {
+  #sendJson(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${this.opts.origin}${path}`, {
         method,
-        dispatcher: this.#agent,
-        headers: { authorization: `Bearer ${this.opts.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        agent: this.#http,
+        headers: { authorization: `Bearer ${this.opts.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(signal ? { signal } : {}),
-        bodyTimeout,
-        headersTimeout: streaming ? 0 : 120_000,
+      });
+      let answered = false;
+      // Covers the wait for headers and, once answered, each pause in the body (undici's headers/body timeouts).
+      req.setTimeout(JSON_TIMEOUT_MS, () => req.destroy(timeoutError()));
+      req.once('response', (res) => {
+        answered = true;
+        resolve(res);
+      });
+      // After the answer, a failure surfaces through the body (readText); an error event is still handled here.
+      req.on('error', (e) => {
+        if (!answered) reject(mapTransportError(e, this.opts, false));
+      });
+      req.end(payload);
+    });
+  }
+
+  async #stream(path: string, signal: AbortSignal | undefined) {
+    try {
+      const { Agent, request } = await import('undici');
+      this.#agent ??= new Agent({ keepAliveTimeout: 1000, connections: 4 });
+      return await request(`${this.opts.origin}${path}`, {
+        method: 'GET',
+        dispatcher: this.#agent,
+        headers: { authorization: `Bearer ${this.opts.token}` },
+        ...(signal ? { signal } : {}),
+        bodyTimeout: 0,
+        headersTimeout: 0,
       });
     } catch (e) {
       throw mapTransportError(e, this.opts, false);
     }
   }
+}
+
+/** The whole body as UTF-8; a connection lost mid-body rejects (res 'error' / 'aborted'). */
+function readText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', reject);
+    res.once('aborted', () => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+  });
 }
 
 function parseJson(text: string): unknown {
