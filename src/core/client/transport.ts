@@ -124,7 +124,9 @@ export class Transport {
 
   async #stream(path: string, signal: AbortSignal | undefined) {
     try {
-      const { Agent, request } = await import('undici');
+      // A bundled dynamic import() of a CJS package yields {default: module.exports} (reference/node-packages.md §2).
+      const loaded = await import('undici');
+      const { Agent, request } = (loaded as unknown as { default?: typeof loaded }).default ?? loaded;
       this.#agent ??= new Agent({ keepAliveTimeout: 1000, connections: 4 });
       return await request(`${this.opts.origin}${path}`, {
         method: 'GET',
