@@ -16,8 +16,10 @@ export type Resources = z.infer<typeof Resources>;
 export const Offer = z.object({
   backend: z.string(),
   region: z.string(),
-  /** GCP: the zone of the region the offer is in (catalog rows are per zone). */
+  /** GCP: the zone of the region the offer is in (catalog rows are per zone); with `zones`, the first of them. */
   zone: z.string().optional(),
+  /** GCP: the region's zones that have this machine at this price or above, cheapest first; creating tries each. */
+  zones: z.array(z.string()).optional(),
   instanceType: z.string(),
   resources: Resources,
   spot: z.boolean(),

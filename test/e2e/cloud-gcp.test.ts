@@ -84,6 +84,26 @@ const config = (): GcpBackendConfig => ({
   os_images: { cpu: { family: 'ubuntu-2204-lts', project: 'ubuntu-os-cloud', user: 'root' } },
 });
 
+/** Seed 004's Mistral service on vLLM (dstack's plan there: g2-standard-4 spot, one row per region). */
+const seedServiceYaml = (name: string, fleet: string) => `type: service
+name: ${name}
+python: "3.11"
+env:
+  - MODEL_ID=mistralai/Mistral-7B-Instruct-v0.2
+port: 8000
+resources:
+  gpu: 24GB
+spot_policy: auto
+fleets: [${fleet}]
+commands:
+  - pip install vllm
+  - python -m vllm.entrypoints.openai.api_server --model $MODEL_ID --port 8000
+model:
+  format: openai
+  type: chat
+  name: mistral-7b-it
+`;
+
 const fleetYaml = (name: string) => `type: fleet
 name: ${name}
 nodes: 0..1
@@ -110,6 +130,56 @@ async function answers(cli: CloudCli, run: string): Promise<number[]> {
 }
 
 describe('a backend fleet on GCP (the Compute Engine fake) and a service, with the built CLI', () => {
+  it('offer lists g2-standard-4 once per region, spot first, its zones on the offer; the plan of seed 004\'s service shows each region once too; nothing is created', async () => {
+    const regions = ['us-central1', 'us-east1', 'us-west1'];
+    const cli = await newCloudCli([{ ...config(), regions }], { DSTACK_GCP_ENDPOINT: fake.endpoint });
+    const fleet = uniqueName('e2e-gcpl4');
+    try {
+      const query = ['offer', '--backend', 'gcp', '--gpu', 'L4', '--spot-auto', '--instance-type', 'g2-standard-4'];
+      const listed = await cli.run([...query, '--json']);
+      expect(listed.exitCode, listed.stderr).toBe(0);
+      const offers = (JSON.parse(listed.stdout) as { offers: Json[]; total: number }).offers;
+      // Spot in each region first (cheapest), then on demand in each; no region twice, its zones on the one offer.
+      expect(offers.map((o) => [o.spot, o.region, o.zones])).toEqual([
+        [true, 'us-east1', ['us-east1-b', 'us-east1-c', 'us-east1-d']],
+        [true, 'us-central1', ['us-central1-a', 'us-central1-b', 'us-central1-c']],
+        [true, 'us-west1', ['us-west1-a', 'us-west1-b']],
+        ...[false, false, false].map(() => [false, expect.any(String), expect.any(Array)]),
+      ]);
+      expect(new Set(offers.filter((o) => !o.spot).map((o) => o.region))).toEqual(new Set(regions));
+      const table = await cli.run([...query, '--max-offers', '3']);
+      expect(table.exitCode, table.stderr).toBe(0);
+      const rows = table.stdout.split('\n').filter((l) => /^\d+\s+gcp/.test(l));
+      expect(rows.map((l) => [/gcp \(([^)]+)\)/.exec(l)?.[1], /\bg2-standard-4\b/.test(l), /\(spot\)/.test(l)])).toEqual([
+        ['us-east1', true, true],
+        ['us-central1', true, true],
+        ['us-west1', true, true],
+      ]);
+      expect(table.stdout).toMatch(/Shown 3 of 6 offers/);
+
+      const fleetApplied = await cli.run(['apply', '-f', await cli.write('l4.dstack.yml', `type: fleet\nname: ${fleet}\nnodes: 0..1\nbackends: [gcp]\nresources:\n  gpu: 24GB\nspot_policy: auto\n`), '-y']);
+      expect(fleetApplied.exitCode, fleetApplied.stderr).toBe(0);
+      // The plan of seed 004's service on that fleet (no terminal to confirm: it stops after the plan).
+      const run = uniqueName('e2e-gcpplan');
+      const planned = await cli.run(['apply', '-f', await cli.write('serve.dstack.yml', seedServiceYaml(run, fleet)), '--max-offers', '10'], { input: 'n\n' });
+      expect(planned.stdout).toMatch(/Spot policy\s+auto/);
+      const planRows = planned.stdout
+        .split('\n')
+        .filter((l) => /^\d+\s+gcp/.test(l))
+        .map((l) => `${/gcp \(([^)]+)\)/.exec(l)?.[1]} ${/\s(g2-standard-\d+)\s/.exec(l)?.[1]}${/\(spot\)/.test(l) ? ' spot' : ''}`);
+      expect(planRows).toHaveLength(10);
+      const g2 = planRows.filter((r) => r.includes(' g2-standard-4'));
+      expect(new Set(g2.map((r) => r.split(' ')[0]))).toEqual(new Set(regions));
+      expect(new Set(planRows).size, 'one row per region, machine and purchase option').toBe(planRows.length);
+      expect(planned.stdout).toMatch(/Shown 10 of \d+ offers, \$[\d.]+ max/);
+      expect((await cli.ps()).find((r) => r.name === run), 'a plan submits nothing').toBeUndefined();
+      expect(fake.requestsTo('POST', /\/instances$/), 'a plan creates nothing').toEqual([]);
+    } finally {
+      await cli.run(['fleet', 'delete', fleet, '-y']);
+      await cli.cleanup([]);
+    }
+  }, 120_000);
+
   it('creates the VM the run needs, serves through it, and deletes it once idle after stop', async () => {
     const cli = await newCloudCli([config()], { DSTACK_GCP_ENDPOINT: fake.endpoint });
     const fleet = uniqueName('e2e-gcp');

@@ -89,7 +89,8 @@ export class CloudBackend implements Backend, Provisioner<CloudTarget>, CreatesI
 
   /** Catalog offers: capacity this backend can create, so a run's plan shows them before any instance exists. */
   offers(requirements: Requirements): Promise<Offer[]> {
-    return this.compute.offers({ requirements });
+    // Spot and on-demand both: the fleets' and the run's `spot_policy` narrow them (core/runs/offers.ts).
+    return this.compute.offers({ requirements, spotPolicy: 'auto' });
   }
 
   ensureAgent(instance: string): Promise<AgentConnection> {

@@ -272,6 +272,7 @@ describe('CloudBackend instances', () => {
     expect(await b.instanceStatus(cloud('i-1'))).toEqual({ state: 'not-found', terminationReason: 'terminated_externally' });
     expect(await b.instanceStatus(cloud('i-1'))).toEqual({ state: 'running' });
     expect((await b.offers(ANY_REQUIREMENTS)).map((o) => o.instanceType)).toEqual(['g5.xlarge']);
-    expect(compute.offerCalls).toEqual([{ requirements: ANY_REQUIREMENTS }]);
+    // Both kinds: the fleets' and the run's spot_policy narrow them afterwards (core/runs/offers.ts).
+    expect(compute.offerCalls).toEqual([{ requirements: ANY_REQUIREMENTS, spotPolicy: 'auto' }]);
   });
 });

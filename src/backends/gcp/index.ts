@@ -1,15 +1,17 @@
 /**
  * Google Compute Engine as a `Compute` (src/backends/compute.ts), on the real `@google-cloud/compute` loaded lazily
- * (client.ts). Offers come from the catalog (rows per zone) and need no credentials; an offer is one zone, so no
- * capacity there ends the offer and the caller tries the next (another zone, type or purchase option). Per daemon
- * life the SSH firewall rule is made once (firewall.ts) and each image family looked up once (images.ts).
+ * (client.ts). Offers come from the catalog and need no credentials: one per region, its zones in `zones` (catalog
+ * rows are per zone; collapseZones). Creating tries the offer's zones in turn and moves on when one is exhausted;
+ * only when all are does the caller try the next offer (another region, type or purchase option). Per daemon life
+ * the SSH firewall rule is made once (firewall.ts) and each image family looked up once (images.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Offer } from '../../core/api.js';
 import { InternalError } from '../../core/errors.js';
 import type { Catalog, OfferFilters } from '../../core/catalog/types.js';
 import type { GcpBackendConfig } from '../../core/home/backends-config.js';
-import type { CloudInstance, Compute, CreateInstanceRequest, TaggedInstance } from '../compute.js';
+import { restrictRegions } from '../../core/catalog/offers.js';
+import { OfferUnavailableError, type CloudInstance, type Compute, type CreateInstanceRequest, type TaggedInstance } from '../compute.js';
 import { Gce, type Env } from './client.js';
 import { ensureSshFirewall } from './firewall.js';
 import { archOf, findImage, imageKind, osImage, type Image } from './images.js';
@@ -44,17 +46,18 @@ export class GcpCompute implements Compute {
     this.gce = new Gce({ config: options.config, env: options.env, configPath });
   }
 
-  /** Catalog offers; `regions` in config.yml and the fleet's `regions` both hold, each naming regions or zones. */
+  /**
+   * Catalog offers; `regions` in config.yml and the fleet's `regions` both hold, each naming regions or zones. The
+   * configured ones narrow the rows before they become offers, so a configured zone leaves its region's others out.
+   */
   async offers(filters: OfferFilters): Promise<Offer[]> {
-    const offers = this.options.catalogOffers([await this.options.loadCatalog()], filters);
-    const configured = this.options.config.regions?.map((r) => r.toLowerCase());
-    if (!configured) return offers;
-    return offers.filter((o) => configured.includes(o.region.toLowerCase()) || (o.zone !== undefined && configured.includes(o.zone.toLowerCase())));
+    const catalog = restrictRegions(await this.options.loadCatalog(), this.options.config.regions);
+    return this.options.catalogOffers([catalog], filters);
   }
 
   async createInstance(req: CreateInstanceRequest, signal?: AbortSignal): Promise<CloudInstance> {
-    const zone = req.offer.zone;
-    if (!zone) throw new InternalError('GCP_OFFER_WITHOUT_ZONE', `the gcp offer ${req.offer.instanceType} in ${req.offer.region} names no zone`);
+    const zones = req.offer.zones ?? (req.offer.zone ? [req.offer.zone] : []);
+    if (zones.length === 0) throw new InternalError('GCP_OFFER_WITHOUT_ZONE', `the gcp offer ${req.offer.instanceType} in ${req.offer.region} names no zone`);
     const { config } = this.options;
     const network = `projects/${config.project_id}/global/networks/${config.vpc_name ?? 'default'}`;
     const tag = networkTag(req.project);
@@ -65,14 +68,28 @@ export class GcpCompute implements Compute {
     const os = osImage(config, kind, arch);
     const image = await abortable(this.memo(this.images, `${kind}/${arch}`, () => findImage(this.gce, os)), signal);
     const name = instanceNameOf(req.project, req.instanceName, this.options.suffix?.() ?? randomSuffix());
-    const body = insertBody({ req, project: config.project_id, zone, name, image, user: os.user, userData: cloudConfig(kind, os.user), network, publicIp: config.public_ips });
-    signal?.throwIfAborted();
-    // The insert is not aborted: a request cut off mid-flight may still create a VM nobody knows of.
-    await this.gce.call('instances.insert', zone, async (c) => {
-      // requestId makes a retried insert (gax retries on 5xx) return the same operation, not a second VM.
-      const [op] = await c.instances.insert({ project: config.project_id, zone, instanceResource: body, requestId: randomUUID() });
-      await this.gce.wait(c, op.latestResponse, zone);
-    });
+    const spec = { req, project: config.project_id, name, image, user: os.user, userData: cloudConfig(kind, os.user), network, publicIp: config.public_ips };
+    const exhausted: OfferUnavailableError[] = [];
+    let zone: string | undefined;
+    for (const candidate of zones) {
+      signal?.throwIfAborted();
+      const body = insertBody({ ...spec, zone: candidate });
+      try {
+        // The insert is not aborted: a request cut off mid-flight may still create a VM nobody knows of.
+        await this.gce.call('instances.insert', candidate, async (c) => {
+          // requestId makes a retried insert (gax retries on 5xx) return the same operation, not a second VM.
+          const [op] = await c.instances.insert({ project: config.project_id, zone: candidate, instanceResource: body, requestId: randomUUID() });
+          await this.gce.wait(c, op.latestResponse, candidate);
+        });
+        zone = candidate;
+        break;
+      } catch (e) {
+        // Quota is per region or project, the same in every zone; only a zone's own shortage is worth the next zone.
+        if (!(e instanceof OfferUnavailableError) || e.kind !== 'no_capacity') throw e;
+        exhausted.push(e);
+      }
+    }
+    if (zone === undefined) throw zonesExhausted(zones, exhausted);
     const created: CloudInstance = {
       instanceId: name,
       region: req.offer.region,
@@ -123,6 +140,14 @@ export class GcpCompute implements Compute {
     }
     return entry;
   }
+}
+
+/** Every zone of the offer was out of capacity: one error for the offer, naming the zones in the order tried. */
+function zonesExhausted(zones: readonly string[], errors: readonly OfferUnavailableError[]): OfferUnavailableError {
+  const last = errors.at(-1);
+  const code = last?.providerCode ?? 'ZONE_RESOURCE_POOL_EXHAUSTED';
+  if (errors.length === 1 && last) return last;
+  return new OfferUnavailableError('no_capacity', code, `no capacity in any zone tried (${zones.join(', ')}): ${errors.map((e) => e.message).join('; ')}`);
 }
 
 function randomSuffix(): string {

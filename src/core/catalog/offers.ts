@@ -21,7 +21,7 @@ export const DEFAULT_DISK_BYTES = 100 * GiB;
 const within = (value: number, range: Range): boolean =>
   (range.min === undefined || value >= range.min) && (range.max === undefined || value <= range.max);
 
-/** GCP rows are per zone (`us-central1-a`): the region is the zone without its letter. */
+/** GCP rows are per zone (`us-central1-a`): the region is the zone without its letter (collapseZones merges them). */
 export function regionOf(provider: string, location: string): string {
   return provider === 'gcp' ? location.replace(/-[a-z]$/, '') : location;
 }
@@ -123,7 +123,33 @@ export function catalogOffers(catalogs: readonly Catalog[], filters: OfferFilter
       if (profileAllows(offer, filters, sets)) out.push(offer);
     }
   }
-  return out.sort(byPrice);
+  return collapseZones(out.sort(byPrice));
+}
+
+/**
+ * GCP rows are per zone, offers per region (dstack's GCP `get_offers`): a region's zones with the same machine and
+ * purchase option become one offer at the cheapest zone's price, listing its zones cheapest first, so a plan shows
+ * each region once and creating can move to the next zone when one is exhausted. Expects offers sorted by price.
+ */
+export function collapseZones(sorted: readonly Offer[]): Offer[] {
+  const out: Offer[] = [];
+  const byKey = new Map<string, string[]>();
+  for (const offer of sorted) {
+    if (offer.zone === undefined) {
+      out.push(offer);
+      continue;
+    }
+    const key = `${offer.backend}\0${offer.region}\0${offer.instanceType}\0${String(offer.spot)}`;
+    const zones = byKey.get(key);
+    if (zones) {
+      if (!zones.includes(offer.zone)) zones.push(offer.zone);
+      continue;
+    }
+    const first = [offer.zone];
+    byKey.set(key, first);
+    out.push({ ...offer, zones: first });
+  }
+  return out;
 }
 
 /**

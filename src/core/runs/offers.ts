@@ -19,14 +19,21 @@ export interface CloudFleetOffers {
  * fleets, SSH hosts of the named `fleets:` count, and cloud catalog offers that a cloud fleet the run may use would
  * create an instance from.
  */
-export function runOffers(offers: readonly Offer[], config: Pick<ServiceConfig, 'fleets'>, onFleets: boolean | undefined, cloudFleets: readonly CloudFleetOffers[] = []): Offer[] {
+export function runOffers(
+  offers: readonly Offer[],
+  config: Pick<ServiceConfig, 'fleets'> & { spot_policy?: OfferFilters['spotPolicy'] },
+  onFleets: boolean | undefined,
+  cloudFleets: readonly CloudFleetOffers[] = [],
+): Offer[] {
   if (onFleets === undefined) return [...offers];
   if (!onFleets) return offers.filter((o) => o.backend === 'local');
   const named = config.fleets?.length ? new Set(config.fleets) : undefined;
   const clouds = cloudFleets.filter((f) => !named || named.has(f.name));
+  // A cloud offer must suit one of the run's fleets and the run's own `spot_policy` (`auto` takes both kinds).
+  const runAllows = (o: Offer) => config.spot_policy === undefined || config.spot_policy === 'auto' || o.spot === (config.spot_policy === 'spot');
   return offers.filter((o) => {
     if (o.backend === 'ssh') return !named || (o.fleet !== undefined && named.has(o.fleet));
-    return o.backend !== 'local' && o.fleet === undefined && clouds.some((f) => profileAllows(o, f.filters));
+    return o.backend !== 'local' && o.fleet === undefined && runAllows(o) && clouds.some((f) => profileAllows(o, f.filters));
   });
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Offer } from '../../../src/core/api.js';
 import { UserError } from '../../../src/core/errors.js';
 import { checkOffers, runOffers } from '../../../src/core/runs/index.js';
+import { ANY_REQUIREMENTS } from '../../../src/core/runs/requirements.js';
 
 const offer = (backend: string, availability: Offer['availability'], fleet?: string): Offer => ({
   backend,
@@ -39,6 +40,17 @@ describe('the offers a run may use', () => {
     expect(runOffers(all, {}, true)).toEqual([gpuHost, cpuHost]);
     expect(runOffers(all, { fleets: ['cpus'] }, true)).toEqual([cpuHost]);
     expect(runOffers(all, { fleets: [] }, true)).toEqual([gpuHost, cpuHost]);
+  });
+
+  it("cloud offers suit a cloud fleet the run may use and the run's own spot_policy", () => {
+    const spot = { ...offer('gcp', 'available'), spot: true, price: 0.22 };
+    const onDemand = { ...offer('gcp', 'available'), price: 0.7 };
+    const fleets = [{ name: 'gpu', filters: { requirements: ANY_REQUIREMENTS, spotPolicy: 'auto' as const } }];
+    expect(runOffers([spot, onDemand], { spot_policy: 'auto' }, true, fleets)).toEqual([spot, onDemand]);
+    expect(runOffers([spot, onDemand], { spot_policy: 'on-demand' }, true, fleets)).toEqual([onDemand]);
+    expect(runOffers([spot, onDemand], { spot_policy: 'spot' }, true, fleets)).toEqual([spot]);
+    // The fleet's own policy narrows too.
+    expect(runOffers([spot, onDemand], { spot_policy: 'auto' }, true, [{ name: 'gpu', filters: { requirements: ANY_REQUIREMENTS, spotPolicy: 'on-demand' as const } }])).toEqual([onDemand]);
   });
 });
 
