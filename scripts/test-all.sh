@@ -45,8 +45,8 @@ npx tsc --noEmit || failed_steps+=(typecheck)
 step "lint"
 npx eslint src test || failed_steps+=(lint)
 
-step "test hosts up 3"
-scripts/test-hosts.sh up 3
+step "test hosts up 4"
+scripts/test-hosts.sh up 4
 
 step "vitest (the whole suite)"
 mkdir -p .tmp

@@ -4,9 +4,9 @@
  * `fallback: {on_demand_base: 1, dynamic: true}`. Replica 0 runs on demand, replica 1 on spot; the spot instance is
  * interrupted while spot capacity is gone (RunInstances for spot fails), an on-demand cover takes its place with the
  * service answering throughout, and once spot capacity is back the spot replica returns and the cover is drained,
- * stopped and its instance terminated by idle_duration. `replicas: 2`, not the issue's 3: at its peak the scenario
- * holds replicas + cover + the spot replacement minus the lost one, one instance each, and there are 3 hosts.
- * Needs root, `scripts/test-hosts.sh up 3`, moto and `npm run build`.
+ * stopped and its instance terminated by idle_duration. `replicas: 3`: at its peak the scenario holds the three
+ * replicas, the cover and the spot replacement minus the lost one, one instance (so one namespace host) each.
+ * Needs root, `scripts/test-hosts.sh up 4`, moto and `npm run build`.
  */
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,11 +17,11 @@ import { echoServiceYaml, eventually, uniqueName } from './cli-harness.js';
 import { agentPids, motoInstances, newCloudCli, powerOff, runContainers, type CloudCli } from './cloud-harness.js';
 
 holdTestHosts();
-const aws = useAwsHarness();
+const aws = useAwsHarness({ minHosts: 4 });
 
 const fleetYaml = (name: string) => `type: fleet
 name: ${name}
-nodes: 0..3
+nodes: 0..4
 resources:
   cpu: 2..
   memory: 4GB..
@@ -30,7 +30,7 @@ resources:
 spot_policy: auto
 idle_duration: 15s
 `;
-const serviceYaml = (run: string, fleet: string) => `${echoServiceYaml(run, 2)}fleets: [${fleet}]
+const serviceYaml = (run: string, fleet: string) => `${echoServiceYaml(run, 3)}fleets: [${fleet}]
 stop_duration: 1s
 resources:
   cpu: 1..
@@ -103,12 +103,12 @@ describe('spot replicas with an on-demand fallback (moto), with the built CLI', 
     expect(applied.exitCode, applied.stderr).toBe(0);
 
     const ps = async () => (await cli.ps()).find((r) => r.name === run);
-    const first = await eventually('both replicas ready', async () => {
+    const first = await eventually('all three replicas ready', async () => {
       const v = await ps();
-      return servingNum(v, 0) && servingNum(v, 1) ? v : undefined;
+      return servingNum(v, 0) && servingNum(v, 1) && servingNum(v, 2) ? v : undefined;
     }, 300_000);
-    expect(servingNum(first, 0)?.cloud?.spot).toBe(false);
-    expect(servingNum(first, 1)?.cloud?.spot).toBe(true);
+    // on_demand_base 1: replica 0 on demand, replicas 1 and 2 on spot.
+    expect([0, 1, 2].map((n) => servingNum(first, n)?.cloud?.spot)).toEqual([false, true, true]);
     const spotName = servingNum(first, 1)!.instance!;
     const spotVm = (await motoInstances(aws)).find((i) => i.state !== 'terminated' && i.tags.dstack_instance === spotName)!;
     const spotHost = aws.front.hostOf(spotVm.id)!;
@@ -122,7 +122,7 @@ describe('spot replicas with an on-demand fallback (moto), with the built CLI', 
 
       const covered = await eventually('an on-demand cover ready', async () => {
         const v = await ps();
-        const cover = serving(v).find((r) => r.num >= 2);
+        const cover = serving(v).find((r) => r.num >= 3);
         return cover ? { v, cover } : undefined;
       }, 300_000);
       const coverReadyAt = Date.now();
@@ -135,7 +135,7 @@ describe('spot replicas with an on-demand fallback (moto), with the built CLI', 
       const back = await eventually('spot replica 1 ready again and the cover drained', async () => {
         const v = await ps();
         const again = servingNum(v, 1);
-        const coverLive = v?.replicas.some((r) => r.num >= 2 && !['terminated', 'aborted', 'failed', 'done'].includes(r.status));
+        const coverLive = v?.replicas.some((r) => r.num >= 3 && !['terminated', 'aborted', 'failed', 'done'].includes(r.status));
         return again?.cloud?.spot === true && !coverLive ? v : undefined;
       }, 600_000);
       const cover = back.replicas.filter((r) => r.num === covered.cover.num).sort((a, b) => b.submission - a.submission)[0];

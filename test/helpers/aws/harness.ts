@@ -28,13 +28,13 @@ export interface AwsHarness {
   config(overrides?: Partial<AwsBackendConfig>): AwsBackendConfig;
 }
 
-export function useAwsHarness(options: { hosts?: boolean } = {}): AwsHarness {
+export function useAwsHarness(options: { hosts?: boolean; minHosts?: number } = {}): AwsHarness {
   const moto = useMoto();
   const guard = useConnectGuard();
   let front: Ec2Front | undefined;
   let hosts: TestHost[] = [];
   beforeAll(async () => {
-    hosts = options.hosts === false ? [] : loadTestHosts(1).hosts;
+    hosts = options.hosts === false ? [] : loadTestHosts(options.minHosts ?? 1).hosts;
     guard.allow(...hosts.map((h) => h.ip));
     front = await startEc2Front({ motoUrl: moto.url, hosts });
   });
