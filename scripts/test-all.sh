@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this), as root:
-#   install deps → build → typecheck + lint → test hosts up 3 → vitest (all tests) → hosts down → "N passed, N failed".
+#   install deps → build → typecheck + lint → test hosts up 4 → vitest (all tests, then the proxy suites with 2 proxy workers) → hosts down → "N passed, N failed".
 # Typecheck and lint failures are reported and fail the run, but the tests still run so one run tells everything.
 # Arguments go to vitest (`scripts/test-all.sh test/integration` runs a subset after the same preparation).
 # The test hosts are taken down at the end when CI=true or when this script brought them up (KEEP_HOSTS=1 keeps them).
