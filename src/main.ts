@@ -3,6 +3,7 @@
  * registry (dist/commands.js, oclif's explicit-strategy target, with zod/undici/yaml behind it) and oclif itself
  * are imported only when a command runs. No top-level await: a module still evaluating cannot be re-imported.
  */
+import { ROLES } from './core/client/roles.js';
 import { colorEnabled, createPainter } from './ui/colors.js';
 import { formatErrorBanner } from './ui/error-banner.js';
 import { closest } from './ui/suggest.js';
@@ -14,8 +15,6 @@ declare const __DSTACK_COMMAND_IDS__: string[] | undefined;
 
 /** Command-line usage errors exit 2, as in BaseCommand (EXIT_USAGE). */
 const EXIT_USAGE = 2;
-/** Keep in sync with core/client/auto-start.ts (main.ts imports nothing it does not need for --version). */
-const DETACHED_DAEMON = '__daemon';
 
 function unknownCommand(word: string, known: Set<string>): void {
   const suggestion = closest(word, known);
@@ -29,9 +28,9 @@ async function runCommand(input: string[]): Promise<void> {
   // `dstack help ps` as in dstack; oclif alone only knows `dstack ps --help` (no help plugin in the bundle).
   const argv = input[0] === 'help' ? [...input.slice(1), '--help'] : input;
   // The daemon the CLI starts detached (core/client/auto-start.ts) needs neither oclif nor the command registry.
-  if (argv[0] === DETACHED_DAEMON && argv.length === 1) return (await import('./daemon/serve.js')).runDetachedDaemon();
-  // A proxy worker of `server.proxy_workers` (proxy/workers/protocol.ts PROXY_WORKER_ROLE): the data plane only.
-  if (argv[0] === '__proxy-worker' && argv.length === 1) return (await import('./proxy/workers/main.js')).runProxyWorker();
+  if (argv[0] === ROLES.daemon && argv.length === 1) return (await import('./daemon/serve.js')).runDetachedDaemon();
+  // A proxy worker of `server.proxy_workers`: the data plane only.
+  if (argv[0] === ROLES.proxyWorker && argv.length === 1) return (await import('./proxy/workers/main.js')).runProxyWorker();
   // A command that needs the daemon starts a dead one now, so it boots while the command loads (issue 15).
   (await import('./core/client/early-start.js')).startDaemonEarly(argv);
   // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).

@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../core/api.js';
 import { loadOrCreateHomeConfig, proxyWorkerCount, type HomeConfig } from '../core/home/config-file.js';
-import { isSingleBinary } from '../core/client/auto-start.js';
+import { selfArgv } from '../core/client/auto-start.js';
+import { ROLES } from '../core/client/roles.js';
 import { resolveHome } from '../core/home/paths.js';
 import { daemonUrl, serverPortFromEnv } from '../core/home/server-address.js';
 import { DSTACK_VERSION } from '../backends/version.js';
@@ -17,7 +18,6 @@ import { ServiceStats } from '../proxy/stats/service-stats.js';
 import { assembleControlPlane, type ControlPlaneSettings } from './assemble/control-plane.js';
 import { assembleDataPlane, makeOnColdStart, projectTokens } from './assemble/data-plane.js';
 import { startProxyWorkers, type ProxyWorkers } from './assemble/proxy-workers.js';
-import { PROXY_WORKER_ROLE } from '../proxy/workers/protocol.js';
 import { StateModelRegistry } from './runs/model-registry.js';
 import { removeDaemonInfo, writeDaemonInfo } from './process/daemon-file.js';
 import { Lifetime } from './process/lifetime.js';
@@ -55,12 +55,6 @@ export interface Daemon {
   /** Set when the data plane runs in worker processes (`proxy_workers` ≥ 2). */
   proxyWorkers?: Pick<ProxyWorkers, 'pids' | 'requests'>;
   close(): Promise<void>;
-}
-
-/** The CLI entry again, in its hidden worker role: the bundle under `node`, the executable alone in a SEA. */
-function defaultWorkerArgv(): string[] {
-  const script = process.argv[1];
-  return isSingleBinary() || script === undefined ? [PROXY_WORKER_ROLE] : [...process.execArgv, script, PROXY_WORKER_ROLE];
 }
 
 export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
@@ -123,7 +117,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         port,
         host,
         socketPath: join(paths.serverDir, 'proxy.sock'),
-        argv: options.proxyWorkerArgv ?? defaultWorkerArgv(),
+        argv: options.proxyWorkerArgv ?? selfArgv(ROLES.proxyWorker, process.execArgv),
         env,
         plane: server,
         routes: plane.routes,

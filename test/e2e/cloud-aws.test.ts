@@ -18,7 +18,7 @@ import { TEST_ACCESS_KEY, TEST_SECRET_KEY, useAwsHarness } from '../helpers/aws/
 import { holdTestHosts, type TestHost } from '../helpers/test-hosts.js';
 import { echoServiceYaml, eventually, newCli, uniqueName, type Cli } from './cli-harness.js';
 import {
-  agentPids, foreignAddresses, motoInstances, newCloudCli, powerOff, runContainers, runInstancesTags, terminateInMoto, textsToSearch, type CloudCli, type MotoInstance,
+  agentPids, answers, foreignAddresses, motoInstances, newCloudCli, powerOff, runContainers, runInstancesTags, terminateInMoto, textsToSearch, type CloudCli, type MotoInstance,
 } from './cloud-harness.js';
 
 holdTestHosts();
@@ -76,16 +76,6 @@ async function serve(cli: CloudCli, fleet: string, run: string, extra = ''): Pro
   const host = aws.front.hostOf(instance!.id);
   expect(host, `instance ${instance!.id} points at a namespace host`).toBeDefined();
   return { view, instance: instance!, host: host! };
-}
-
-async function answers(cli: Cli, run: string): Promise<number[]> {
-  const codes: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const res = await request(`http://127.0.0.1:${cli.port}/proxy/services/main/${run}/`);
-    await res.body.dump();
-    codes.push(res.statusCode);
-  }
-  return codes;
 }
 
 afterEach(async () => {

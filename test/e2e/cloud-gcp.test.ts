@@ -16,7 +16,7 @@ import type { GcpBackendConfig } from '../../src/core/home/backends-config.js';
 import { startGcpFake, type GcpFake } from '../helpers/gcp-fake/server.js';
 import { holdTestHosts, loadTestHosts, type TestHost } from '../helpers/test-hosts.js';
 import { echoServiceYaml, eventually, uniqueName } from './cli-harness.js';
-import { agentPids, foreignAddresses, newCloudCli, powerOff, runContainers, textsToSearch, type CloudCli } from './cloud-harness.js';
+import { agentPids, answers, foreignAddresses, newCloudCli, powerOff, runContainers, textsToSearch, type CloudCli } from './cloud-harness.js';
 
 holdTestHosts();
 
@@ -118,16 +118,6 @@ idle_duration: 5s
 `;
 
 const readyReplicas = (v: RunView | undefined) => v?.replicas.filter((r) => r.status === 'running' && r.ready) ?? [];
-
-async function answers(cli: CloudCli, run: string): Promise<number[]> {
-  const codes: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const res = await request(`http://127.0.0.1:${cli.port}/proxy/services/main/${run}/`);
-    await res.body.dump();
-    codes.push(res.statusCode);
-  }
-  return codes;
-}
 
 describe('a backend fleet on GCP (the Compute Engine fake) and a service, with the built CLI', () => {
   it('offer lists g2-standard-4 once per region, spot first, its zones on the offer; the plan of seed 004\'s service shows each region once too; nothing is created', async () => {

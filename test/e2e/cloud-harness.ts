@@ -12,6 +12,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
+import { request } from 'undici';
 import { stringify } from 'yaml';
 import type { FleetView } from '../../src/core/api.js';
 import type { BackendConfig } from '../../src/core/home/backends-config.js';
@@ -224,4 +225,15 @@ export async function launchInMoto(aws: AwsHarness, tags: Record<string, string>
   } finally {
     ec2.destroy();
   }
+}
+
+/** Status codes of three requests to the service through the daemon's proxy. */
+export async function answers(cli: Cli, run: string): Promise<number[]> {
+  const codes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await request(`http://127.0.0.1:${cli.port}/proxy/services/main/${run}/`);
+    await res.body.dump();
+    codes.push(res.statusCode);
+  }
+  return codes;
 }

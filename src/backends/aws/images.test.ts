@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { archOf, DEFAULT_OS_IMAGES, imageKind, newestImage, osImage } from './images.js';
+import { archOf, imageKind } from '../cloud/image.js';
+import { DEFAULT_OS_IMAGES, newestImage, osImage } from './images.js';
 
 describe('image choice', () => {
   it('takes the newest build by CreationDate, whatever order EC2 lists them in', () => {

@@ -4,6 +4,7 @@
  * offers (AWS's Deep Learning Base AMI), Canonical's Ubuntu 22.04 otherwise (user data installs Docker there).
  */
 import type { AwsBackendConfig } from '../../core/home/backends-config.js';
+import type { Arch, ImageKind } from '../cloud/image.js';
 import { OfferUnavailableError } from '../compute.js';
 import type { Ec2 } from './client.js';
 
@@ -12,9 +13,6 @@ export interface OsImage {
   owner?: string;
   user: string;
 }
-
-export type ImageKind = 'cpu' | 'nvidia';
-type Arch = 'x86' | 'arm';
 
 export const DEFAULT_OS_IMAGES: Record<Arch, Record<ImageKind, OsImage>> = {
   x86: {
@@ -40,14 +38,6 @@ export interface Image {
 export function newestImage<T extends { ImageId?: string; CreationDate?: string }>(images: readonly T[]): T | undefined {
   // ISO timestamps sort as strings.
   return images.filter((i) => i.ImageId).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
-}
-
-export function imageKind(gpus: readonly { vendor: string }[]): ImageKind {
-  return gpus.some((g) => g.vendor.toLowerCase() === 'nvidia') ? 'nvidia' : 'cpu';
-}
-
-export function archOf(arch: string | undefined): Arch {
-  return arch !== undefined && /^(arm|aarch64)/i.test(arch) ? 'arm' : 'x86';
 }
 
 /** The configured image of that kind, or dstack's default for the architecture. */

@@ -9,12 +9,12 @@ import type { Catalog, OfferFilters } from '../../core/catalog/types.js';
 import type { AwsBackendConfig } from '../../core/home/backends-config.js';
 import type { CloudInstance, Compute, CreateInstanceRequest, TaggedInstance } from '../compute.js';
 import { Ec2, type Env } from './client.js';
-import { archOf, findImage, imageKind, osImage, type Image } from './images.js';
+import { archOf, cloudConfig, imageKind } from '../cloud/image.js';
+import { findImage, osImage, type Image } from './images.js';
 import { addressOf, describe, listTagged, terminate } from './instances.js';
 import { candidateZones, launchInZones, type LaunchSpec } from './launch.js';
 import { checkReservation } from './reservation.js';
 import { ensureRegionResources, type RegionResources } from './resources.js';
-import { cloudConfig } from './user-data.js';
 
 export interface AwsComputeOptions {
   config: AwsBackendConfig;

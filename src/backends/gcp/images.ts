@@ -4,6 +4,7 @@
  * toolkit) for NVIDIA offers, Canonical's Ubuntu 22.04 LTS otherwise (the cloud-config installs Docker there).
  */
 import type { GcpBackendConfig } from '../../core/home/backends-config.js';
+import type { Arch, ImageKind } from '../cloud/image.js';
 import { OfferUnavailableError } from '../compute.js';
 import type { Gce } from './client.js';
 import { httpStatusOf } from './errors.js';
@@ -13,9 +14,6 @@ export interface OsImage {
   project?: string;
   user: string;
 }
-
-export type ImageKind = 'cpu' | 'nvidia';
-type Arch = 'x86' | 'arm';
 
 export const DEFAULT_OS_IMAGES: Record<Arch, Record<ImageKind, OsImage>> = {
   x86: {
@@ -32,14 +30,6 @@ export interface Image {
   selfLink: string;
   /** The boot disk can be no smaller. */
   diskSizeGb: number;
-}
-
-export function imageKind(gpus: readonly { vendor: string }[]): ImageKind {
-  return gpus.some((g) => g.vendor.toLowerCase() === 'nvidia') ? 'nvidia' : 'cpu';
-}
-
-export function archOf(arch: string | undefined): Arch {
-  return arch !== undefined && /^(arm|aarch64)/i.test(arch) ? 'arm' : 'x86';
 }
 
 export function osImage(config: GcpBackendConfig, kind: ImageKind, arch: Arch): OsImage {

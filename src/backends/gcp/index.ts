@@ -14,10 +14,10 @@ import { restrictRegions } from '../../core/catalog/offers.js';
 import { OfferUnavailableError, type CloudInstance, type Compute, type CreateInstanceRequest, type TaggedInstance } from '../compute.js';
 import { Gce, type Env } from './client.js';
 import { ensureSshFirewall } from './firewall.js';
-import { archOf, findImage, imageKind, osImage, type Image } from './images.js';
+import { archOf, cloudConfig, imageKind } from '../cloud/image.js';
+import { findImage, osImage, type Image } from './images.js';
 import { insertBody, instanceNameOf, networkTag } from './instance-spec.js';
 import { describe, listTagged, terminate } from './instances.js';
-import { cloudConfig } from './user-data.js';
 
 export interface GcpComputeOptions {
   config: GcpBackendConfig;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ROLES } from './roles.js';
 
 export interface SpawnedDaemon {
   pid: number | undefined;
@@ -30,12 +31,17 @@ export function isSingleBinary(): boolean {
   }
 }
 
-/** The hidden argv main.ts answers by running the daemon directly (`dstack server` without oclif's parsing). */
-export const DETACHED_DAEMON_ARG = '__daemon';
+/**
+ * This CLI run again in a hidden role (roles.ts): the bundle path (`process.argv[1]`) under node, nothing in a
+ * single binary, where the executable is the CLI. `execArgv`: node flags the child keeps (the daemon's, for workers).
+ */
+export function selfArgv(role: string, execArgv: readonly string[] = []): string[] {
+  const script = process.argv[1];
+  return isSingleBinary() || script === undefined ? [role] : [...execArgv, script, role];
+}
 
 export function daemonArgv(): string[] {
-  const script = process.argv[1];
-  return isSingleBinary() || script === undefined ? [DETACHED_DAEMON_ARG] : [script, DETACHED_DAEMON_ARG];
+  return selfArgv(ROLES.daemon);
 }
 
 export const spawnDetachedDaemon: SpawnDaemon = ({ logFile, env }) => {

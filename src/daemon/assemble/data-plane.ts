@@ -47,7 +47,13 @@ export function makeOnColdStart(plane: ControlPlaneParts, store: StateStore) {
 
 export function assembleDataPlane(d: DataPlaneDeps) {
   const { plane, store, stats, clock, log } = d;
-  const authenticate = makeAuthenticate(() => new Map(projectTokens(d.home())));
+  // Built once per loaded home config, not per request (the hot path asks on every proxied request).
+  let tokens: { home: HomeConfig; byProject: Map<string, string[]> } | undefined;
+  const authenticate = makeAuthenticate(() => {
+    const home = d.home();
+    if (tokens?.home !== home) tokens = { home, byProject: new Map(projectTokens(home)) };
+    return tokens.byProject;
+  });
   const onColdStart = makeOnColdStart(plane, store);
   return createProxyServer({
     routes: plane.routes,

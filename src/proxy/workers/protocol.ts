@@ -47,9 +47,6 @@ export type ToPrimary =
   | { t: 'drained'; seq: number }
   | { t: 'handle' };
 
-/** The hidden argv word that makes the CLI entry run a proxy worker (src/main.ts). */
-export const PROXY_WORKER_ROLE = '__proxy-worker';
-
 export function toWire(route: ServiceRoute): WireRoute {
   const relay = route.rateLimits.length > 0 || route.replicas.some((r) => r.dispatcher !== undefined);
   return { ...route, replicas: route.replicas.map((r) => ({ id: r.id, origin: r.origin })), relay };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AwsCompute } from '../../../src/backends/aws/index.js';
-import { cloudConfig } from '../../../src/backends/aws/user-data.js';
+import { cloudConfig } from '../../../src/backends/cloud/image.js';
 import { useAwsHarness } from '../../helpers/aws/harness.js';
 import { cpuOffer, createRequest } from '../../helpers/aws/requests.js';
 
