@@ -150,6 +150,8 @@ export class CloudBackend implements Backend, Provisioner<CloudTarget>, CreatesI
       scheduler: this.scheduler,
       timeoutMs: this.o.addressTimeoutMs ?? 10 * MINUTES,
       pollMs: this.o.pollMs ?? 2_000,
+      // The provider reports most VMs running within a second or two: look early, then every pollMs.
+      firstPollMs: 250,
       ...(signal ? { signal } : {}),
     });
     const addressed = { ...target, cloud };

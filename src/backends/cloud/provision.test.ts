@@ -173,8 +173,8 @@ describe('CloudBackend provisioning', () => {
     expect(progress.lines().at(-1)).toBe('create: terminating i-0001: provisioning failed');
     expect(error).toMatchObject({ code: 'SSH_UNREACHABLE', message: expect.stringContaining('i-0001 (127.0.0.1) did not accept SSH within 20 s') });
     expect(compute.terminated).toEqual(['i-0001']);
-    // Two address polls, then the SSH backoff doubling.
-    expect(scheduler.slept.slice(0, 5)).toEqual([2_000, 2_000, 1_000, 2_000, 4_000]);
+    // Two address polls (the first early: most VMs run within a second), then the SSH backoff doubling.
+    expect(scheduler.slept.slice(0, 5)).toEqual([250, 500, 1_000, 2_000, 4_000]);
   });
 
   it('fails naming the instance when it is terminated while waiting for its address (a spot interruption)', async () => {
@@ -194,7 +194,8 @@ describe('CloudBackend provisioning', () => {
     compute.described = [{ state: 'pending' }];
     const error = await backend(compute, { addressTimeoutMs: 60_000, pollMs: 5_000 }).provision(target(), () => {}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INSTANCE_NO_ADDRESS', message: 'aws instance i-0001 is still pending without an address after 60 s' });
-    expect(scheduler.slept).toHaveLength(12);
+    // 250 ms doubling up to pollMs (7.75 s in five polls), then every 5 s until 60 s have passed.
+    expect(scheduler.slept).toEqual([250, 500, 1_000, 2_000, 4_000, ...Array<number>(11).fill(5_000)]);
     expect(compute.terminated).toEqual(['i-0001']);
   });
 

@@ -35,7 +35,10 @@ export interface AddressWait {
   instance: CloudInstance;
   scheduler: Scheduler;
   timeoutMs: number;
+  /** Longest delay between polls. */
   pollMs: number;
+  /** First delay (default pollMs); it doubles up to pollMs. A VM often runs within a second of its creation. */
+  firstPollMs?: number;
   signal?: AbortSignal;
 }
 
@@ -43,6 +46,7 @@ export interface AddressWait {
 export async function waitForAddress(w: AddressWait): Promise<CloudInstance> {
   const { compute, instance, scheduler } = w;
   const deadline = scheduler.clock() + w.timeoutMs;
+  let delay = Math.min(w.firstPollMs ?? w.pollMs, w.pollMs);
   for (;;) {
     w.signal?.throwIfAborted();
     const now = await compute.describeInstance(instance);
@@ -61,7 +65,8 @@ export async function waitForAddress(w: AddressWait): Promise<CloudInstance> {
         hint: 'The instance is terminated; check the region\'s service health or quotas, then provision again.',
       });
     }
-    await scheduler.sleep(w.pollMs, w.signal);
+    await scheduler.sleep(delay, w.signal);
+    delay = Math.min(delay * 2, w.pollMs);
   }
 }
 
