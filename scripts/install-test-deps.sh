@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian 12, as root; idempotent (apt is skipped when all is present).
 #   docker.io (dockerd, containerd, runc), openssh-server (sshd per test host), busybox-static and python3.11
-#   (test images), iproute2 + iptables + util-linux (namespaces, nsenter, flock), nginx-light, wrk, hyperfine (bench).
+#   (test images), iproute2 + iptables + util-linux (namespaces, nsenter, flock), nginx-light, wrk, hyperfine (bench),
+#   postgresql (state on PostgreSQL: the tests run their own cluster, scripts/test-postgres.sh, port 55432),
+#   chromium + fonts-liberation (the dashboard's browser tests, driven by playwright-core; no browser downloads).
 # npm ci runs only when node_modules is missing or older than package-lock.json (in a working tree it replaces node_modules).
 set -euo pipefail
 
 PACKAGES=(docker.io openssh-server openssh-client busybox-static iproute2 iptables util-linux nginx-light wrk
-  hyperfine python3-minimal libpython3.11-stdlib ca-certificates cloud-init)
+  hyperfine python3-minimal libpython3.11-stdlib ca-certificates cloud-init postgresql chromium fonts-liberation)
 
 [ "$(id -u)" = 0 ] || { echo "install-test-deps: run as root" >&2; exit 1; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

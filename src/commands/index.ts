@@ -22,6 +22,7 @@ import SecretGet from './secret-get.js';
 import SecretList from './secret-list.js';
 import SecretSet from './secret-set.js';
 import Server from './server.js';
+import ServerMigrate from './server-migrate.js';
 import Stop from './stop.js';
 import Validate from './validate.js';
 
@@ -44,6 +45,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'secret:list': SecretList,
   'secret:set': SecretSet,
   server: Server,
+  'server:migrate': ServerMigrate,
   stop: Stop,
   validate: Validate,
 };

@@ -12,6 +12,7 @@ import { selfArgv } from '../core/client/auto-start.js';
 import { ROLES } from '../core/client/roles.js';
 import { resolveHome } from '../core/home/paths.js';
 import { daemonUrl, serverPortFromEnv } from '../core/home/server-address.js';
+import { databasePassword } from '../core/home/database-url.js';
 import { DSTACK_VERSION } from '../backends/version.js';
 import { RateLimiter } from '../proxy/routing/rate-limiter.js';
 import { ServiceStats } from '../proxy/stats/service-stats.js';
@@ -24,8 +25,7 @@ import { Lifetime } from './process/lifetime.js';
 import { acquireDaemonLock } from './process/lock.js';
 import { createDaemonLogger, type Log } from './process/log.js';
 import type { ControlPlane } from './runs/control.js';
-import { createJsonStateStore, loadState } from './state/json-store.js';
-import { openSecretFile, secretsFileIn } from './secrets/file-store.js';
+import { openState } from './state/open.js';
 import { secretValuesOf } from './runs/redact.js';
 
 export interface DaemonOptions extends ControlPlaneSettings {
@@ -69,7 +69,12 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
 
   // Project secrets and the env values runs got from their callers join the tokens once they are loaded.
   let runSecrets: () => string[] = () => [];
-  const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens), ...runSecrets()];
+  const dbPassword = (): string[] => {
+    const url = env.DSTACK_DATABASE_URL || home.server.database;
+    const password = url ? databasePassword(url) : undefined;
+    return password ? [password] : [];
+  };
+  const secrets = () => [home.token, ...home.projects.flatMap((p) => p.tokens), ...dbPassword(), ...runSecrets()];
   const logger = createDaemonLogger(paths.logsDir, secrets, options.log, clock);
   const log = logger.log;
   const lifetime = new Lifetime(log);
@@ -81,9 +86,11 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
       if (options.exitOnCompromise !== false) process.exit(1);
     });
     lifetime.add(() => release().catch(() => undefined));
-    const store = createJsonStateStore(paths.stateFile, await loadState(paths.stateFile, clock), (e) => log(`state write failed: ${(e as Error).message}`));
-    lifetime.add(() => store.flush());
-    const secretStore = await openSecretFile(secretsFileIn(paths.serverDir), clock);
+    const onLockLost = (e: Error) => {
+      log(`database lock lost (${e.message}); exiting`);
+      if (options.exitOnCompromise !== false) process.exit(1);
+    };
+    const { store, secrets: secretStore, where } = await openState({ paths, env, configured: home.server.database, clock, log, lifetime, onLockLost });
     runSecrets = () => [...secretStore.allValues(), ...store.runs().flatMap(secretValuesOf)];
     home = await loadOrCreateHomeConfig(paths.configFile);
 
@@ -137,7 +144,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     lifetime.add(await plane.reconciler.start());
     lifetime.add(plane.autoscaler.start());
     lifetime.add(() => serving.close());
-    log(`dstack server ${DSTACK_VERSION} listening on ${url} (home ${paths.home})`);
+    log(`dstack server ${DSTACK_VERSION} listening on ${url} (home ${paths.home}, state in ${where})`);
 
     let stopping = false;
     return {

@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { freePort } from '../helpers/net.js';
+import { stateDatabaseEnv } from '../helpers/state-db.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -93,6 +94,8 @@ export async function newCli(): Promise<Cli> {
     NO_COLOR: '1',
     // CI runs the proxy suites with 2 proxy workers as well as with 1 (issue 15).
     ...(process.env.DSTACK_PROXY_WORKERS ? { DSTACK_PROXY_WORKERS: process.env.DSTACK_PROXY_WORKERS } : {}),
+    // CI's PostgreSQL-state pass (issue 17): a database of its own for this home's daemon.
+    ...(await stateDatabaseEnv()),
   };
   const cli: Cli = {
     home,

@@ -47,6 +47,14 @@ export const HomeConfig = z.object({
       port: z.number().int().min(1).max(65535).default(3000),
       /** Processes serving the data plane on the shared port (default 1: in the daemon itself); `auto` = cores. */
       proxy_workers: ProxyWorkers.optional(),
+      /** PostgreSQL for state (`postgres://…`); env DSTACK_DATABASE_URL wins. None: server/state.json. */
+      database: z.string().optional(),
+      /** PEM certificate (chain) to serve HTTPS with; needs `tls_key`. Relative paths are from DSTACK_HOME. */
+      tls_cert: z.string().optional(),
+      /** PEM private key of `tls_cert`. */
+      tls_key: z.string().optional(),
+      /** Allow plain HTTP on a non-loopback `host` (tokens then cross the network in the clear). */
+      insecure_http: z.boolean().optional(),
     })
     .default({ host: '127.0.0.1', port: 3000 }),
   projects: z.array(ProjectEntry).min(1),

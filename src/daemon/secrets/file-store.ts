@@ -20,7 +20,8 @@ export const secretsFileIn = (serverDir: string): string => join(serverDir, 'sec
 
 const meta = (name: string, e: Entry): SecretMeta => ({ name, createdAt: e.createdAt, updatedAt: e.updatedAt });
 
-async function load(file: string): Promise<SecretsFile> {
+/** Reads and validates the file (none: no secrets); `dstack server migrate` imports what it returns. */
+export async function readSecretsFile(file: string): Promise<SecretsFile> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw e;
@@ -106,5 +107,5 @@ function withProject(data: SecretsFile, project: string, secrets: Record<string,
 
 /** Loads the file (none yet: no secrets) and keeps it in memory for the daemon's life. */
 export async function openSecretFile(file: string, clock: () => number = Date.now): Promise<SecretStore> {
-  return new FileSecretStore(file, await load(file), clock);
+  return new FileSecretStore(file, await readSecretsFile(file), clock);
 }

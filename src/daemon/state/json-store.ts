@@ -21,20 +21,25 @@ export async function loadState(file: string, now: () => number = Date.now): Pro
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw e;
   }
-  let problem: string;
-  try {
-    const parsed = State.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    const first = parsed.error.issues[0];
-    problem = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid';
-  } catch (e) {
-    problem = `not valid JSON (${(e as Error).message})`;
-  }
+  const parsed = parseState(text);
+  if ('state' in parsed) return parsed.state;
   const backup = `${file}.corrupt-${now()}`;
   await rename(file, backup);
-  throw new UserError('STATE_CORRUPT', `State file ${file} is invalid: ${problem}. It was moved to ${backup}.`, {
+  throw new UserError('STATE_CORRUPT', `State file ${file} is invalid: ${parsed.problem}. It was moved to ${backup}.`, {
     hint: 'Start the daemon again to begin with empty state (running replicas it no longer knows are stopped).',
   });
+}
+
+/** The state a file's text holds, or what is wrong with it (the first issue's path, or the JSON error). */
+export function parseState(text: string): { state: State } | { problem: string } {
+  try {
+    const parsed = State.safeParse(JSON.parse(text));
+    if (parsed.success) return { state: parsed.data };
+    const first = parsed.error.issues[0];
+    return { problem: first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid' };
+  } catch (e) {
+    return { problem: `not valid JSON (${(e as Error).message})` };
+  }
 }
 
 const fleetKey = (f: Pick<FleetRecord, 'project' | 'name'>) => `${f.project}/${f.name}`;

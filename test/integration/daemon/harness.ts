@@ -16,6 +16,7 @@ import { LABELS } from '../../../src/core/model/agent-api.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
 import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { buildProxyWorker } from './proxy-worker-bundle.js';
+import { stateDatabaseEnv } from '../../helpers/state-db.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const DOCKER_HOST = process.env.DSTACK_TEST_DOCKER_HOST ?? 'unix:///run/dstack-test/docker.sock';
@@ -91,6 +92,7 @@ export async function startTestDaemon(agentBin: string, env: NodeJS.ProcessEnv =
     DOCKER_HOST,
     DSTACK_AGENT_BIN: agentBin,
     DSTACK_RETRY_BACKOFF_BASE_MS: '200',
+    ...(await stateDatabaseEnv()),
     ...env,
   };
   // CI's second pass (DSTACK_PROXY_WORKERS=2): workers need an entry of their own, vitest's argv[1] is none.
@@ -121,7 +123,7 @@ export async function startTestDaemon(agentBin: string, env: NodeJS.ProcessEnv =
 export class Api {
   constructor(readonly url: string, readonly token: string) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, token: string | undefined = this.token): Promise<{ status: number; body: T }> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, token: string | undefined = this.token): Promise<{ status: number; body: T }> {
     const res = await request(`${this.url}${path}`, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },

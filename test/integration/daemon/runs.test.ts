@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../../src/core/api.js';
 import { State } from '../../../src/core/state/schema.js';
+import { readStoredState } from '../../helpers/state-db.js';
 import { AgentClient } from '../../../src/backends/agent-client.js';
 import {
   buildAgent, containersOf, isReady, removeContainersOf, removeDir, requireDocker, startTestDaemon, tempDir, waitFor,
@@ -39,8 +40,8 @@ describe('runs on one daemon', () => {
   it('two concurrent applies create both runs; the state file stays valid', async () => {
     const [a, b] = await Promise.all([t.api.apply(web(names[0]!)), t.api.apply(web(names[1]!))]);
     expect([a.name, b.name].sort()).toEqual([names[0], names[1]].sort());
-    // An apply is answered only once the run is on disk.
-    const saved = State.parse(JSON.parse(await readFile(join(t.home, 'server', 'state.json'), 'utf8')));
+    // An apply is answered only once the run is on disk (or committed to the database).
+    const saved = State.parse(await readStoredState(t.home, t.env));
     expect(saved.runs.map((r) => r.name)).toEqual(expect.arrayContaining([names[0], names[1]]));
     for (const n of [names[0]!, names[1]!]) {
       await waitFor(`${n} ready`, async () => isReady(await t.api.run(n)));
@@ -48,7 +49,7 @@ describe('runs on one daemon', () => {
     }
     const list = await t.api.call<{ runs: RunView[] }>('GET', '/api/runs');
     expect(list.body.runs.map((r) => r.name).sort()).toEqual([names[0], names[1]].sort());
-    const parsed = State.safeParse(JSON.parse(await readFile(join(t.home, 'server', 'state.json'), 'utf8')));
+    const parsed = State.safeParse(await readStoredState(t.home, t.env));
     expect(parsed.success).toBe(true);
     expect(parsed.data?.runs.map((r) => r.name).sort()).toEqual([names[0], names[1]].sort());
   });

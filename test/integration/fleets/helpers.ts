@@ -14,6 +14,7 @@ import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
 import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { Api, DOCKER_HOST, tempDir } from '../daemon/harness.js';
 import { dockerOptions, type TestHost } from '../../helpers/test-hosts.js';
+import { stateDatabaseEnv } from '../../helpers/state-db.js';
 
 export interface FleetDaemon {
   daemon: Daemon;
@@ -28,7 +29,7 @@ export interface FleetDaemon {
 export async function startFleetDaemon(agentBin: string, agentPort: number, hostLossMs: number): Promise<FleetDaemon> {
   const home = await tempDir('dstack-fleet-');
   const remoteDir = `.dstack/agent-fleet-${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST, DSTACK_AGENT_BIN: agentBin, DSTACK_RETRY_BACKOFF_BASE_MS: '200' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST, DSTACK_AGENT_BIN: agentBin, DSTACK_RETRY_BACKOFF_BASE_MS: '200', ...(await stateDatabaseEnv()) };
   const start = () => runDaemon({ home, port: 0, env, exitOnCompromise: false, tickMs: 250, hostLossMs, ssh: { agentPort, remoteDir } });
   const token = async () => /^token:\s*(\S+)/m.exec(await readFile(join(home, 'config.yml'), 'utf8'))?.[1] ?? '';
   const t: FleetDaemon = {

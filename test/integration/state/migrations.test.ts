@@ -1,0 +1,93 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from '../../../src/daemon/state/pg/migrations.js';
+import { openPgStateStore } from '../../../src/daemon/state/pg/pg-store.js';
+import { query, startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
+
+let cluster: TestPostgres;
+beforeAll(async () => {
+  cluster = await startTestPostgres();
+});
+afterAll(() => cluster?.stop());
+
+const clients: pg.Client[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.end();
+});
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+/** Every table, column and schema row: what "nothing changed" compares. */
+async function shape(url: string): Promise<unknown> {
+  const columns = await query(url, `SELECT table_name, column_name, data_type FROM information_schema.columns
+    WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`);
+  const tables = columns.map((c) => c.table_name);
+  const versions = tables.includes('dstack_schema') ? await query(url, 'SELECT version, name FROM dstack_schema ORDER BY version') : [];
+  return { columns, versions };
+}
+
+describe('PostgreSQL state migrations', () => {
+  it('create the schema in an empty database and record each version', async () => {
+    const url = await cluster.createDatabase();
+    const logs: string[] = [];
+    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([1]);
+    expect(SCHEMA_VERSION).toBe(1);
+    const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    expect(tables.map((t) => t.table_name)).toEqual(['dstack_schema', 'fleets', 'instances', 'runs', 'secrets']);
+    expect(await query(url, 'SELECT version, name FROM dstack_schema')).toEqual([{ version: 1, name: MIGRATIONS[0]?.name }]);
+    expect(logs).toEqual([expect.stringContaining('migrated to version 1')]);
+  });
+
+  it('running again applies nothing and changes nothing', async () => {
+    const url = await cluster.createDatabase();
+    await migrate(await connect(url), () => {});
+    const before = await shape(url);
+    const logs: string[] = [];
+    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([]);
+    expect([await shape(url), logs]).toEqual([before, []]);
+  });
+
+  it('refuse a database migrated by a newer dstack and leave it as it was', async () => {
+    const url = await cluster.createDatabase();
+    await migrate(await connect(url), () => {});
+    await query(url, "INSERT INTO dstack_schema (version, name) VALUES (99, 'from the future')");
+    const before = await shape(url);
+    await expect(migrate(await connect(url), () => {})).rejects.toMatchObject({
+      code: 'STATE_SCHEMA_NEWER',
+      message: expect.stringMatching(/schema version 99, this dstack knows up to 1/),
+      hint: expect.stringContaining('upgrade dstack'),
+    });
+    expect(await shape(url)).toEqual(before);
+    // The server refuses it the same way when it opens its state.
+    await expect(openPgStateStore(url, { log: () => {} })).rejects.toMatchObject({ code: 'STATE_SCHEMA_NEWER' });
+  });
+
+  it('a newer database with none of the known tables gets none of them', async () => {
+    const url = await cluster.createDatabase();
+    await query(url, 'CREATE TABLE dstack_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    await query(url, "INSERT INTO dstack_schema (version, name) VALUES (99, 'from the future')");
+    const before = await shape(url);
+    await expect(migrate(await connect(url), () => {})).rejects.toMatchObject({ code: 'STATE_SCHEMA_NEWER' });
+    expect(await shape(url)).toEqual(before);
+  });
+
+  it('a migration that fails leaves the database as it was, schema table included', async () => {
+    const url = await cluster.createDatabase();
+    const broken: Migration[] = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE extra (a int); SELECT no_such_function()' }];
+    await expect(migrate(await connect(url), () => {}, broken)).rejects.toMatchObject({ code: '42883' });
+    expect(await shape(url)).toEqual({ columns: [], versions: [] });
+  });
+
+  it('two servers migrating at once make one schema, each without error', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = [await connect(url), await connect(url)];
+    const applied = await Promise.all([migrate(a, () => {}), migrate(b, () => {})]);
+    expect(applied.map((v) => v.length).sort()).toEqual([0, 1]);
+    expect(await query(url, 'SELECT version FROM dstack_schema')).toEqual([{ version: 1 }]);
+  });
+});
