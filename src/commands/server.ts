@@ -6,11 +6,22 @@ export default class Server extends BaseCommand {
   static override description =
     'Serves the control API, the service proxy and the model endpoint, and keeps runs in their desired state. ' +
     'One server runs per DSTACK_HOME. Stopping it (Ctrl+C, SIGTERM) leaves every replica running; the next server adopts them.';
-  static override examples = ['dstack server', 'dstack server --port 3001', 'DSTACK_HOME=/tmp/dstack dstack server --host 0.0.0.0'];
+  static override examples = [
+    'dstack server',
+    'dstack server --port 3001',
+    'dstack server --host 0.0.0.0 --port 3000 --tls-cert cert.pem --tls-key key.pem',
+    'dstack server --host 0.0.0.0 --insecure-http  # behind a proxy that terminates TLS',
+  ];
   static override flags = {
     host: Flags.string({ description: 'Address to listen on (env DSTACK_SERVER_HOST). Default 127.0.0.1.' }),
     port: Flags.integer({ description: 'Port to listen on (env DSTACK_SERVER_PORT). Default 3000; 0 picks a free one.', min: 0, max: 65535 }),
     home: Flags.string({ description: 'The dstack home folder (env DSTACK_HOME). Default ~/.dstack.' }),
+    'tls-cert': Flags.string({ description: 'PEM certificate (chain) to serve HTTPS with (env DSTACK_SERVER_TLS_CERT, config.yml server.tls_cert). Needs --tls-key.' }),
+    'tls-key': Flags.string({ description: 'PEM private key of --tls-cert (env DSTACK_SERVER_TLS_KEY, config.yml server.tls_key).' }),
+    'insecure-http': Flags.boolean({
+      description: 'Serve plain HTTP on a non-loopback --host (tokens cross the network unencrypted). Without it, such a host needs --tls-cert/--tls-key.',
+      allowNo: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -22,6 +33,9 @@ export default class Server extends BaseCommand {
         ...(flags.home !== undefined ? { home: flags.home } : {}),
         ...(flags.host !== undefined ? { host: flags.host } : {}),
         ...(flags.port !== undefined ? { port: flags.port } : {}),
+        ...(flags['tls-cert'] !== undefined ? { tlsCert: flags['tls-cert'] } : {}),
+        ...(flags['tls-key'] !== undefined ? { tlsKey: flags['tls-key'] } : {}),
+        ...(flags['insecure-http'] ? { insecureHttp: true } : {}),
         log: (line) => this.io.stderr.write(`${line}\n`),
       },
       (line) => this.print(line),

@@ -27,8 +27,10 @@ import { createDaemonLogger, type Log } from './process/log.js';
 import type { ControlPlane } from './runs/control.js';
 import { openState } from './state/open.js';
 import { secretValuesOf } from './runs/redact.js';
+import { loadTlsCredentials, resolveExposure, type TlsFlags } from './process/tls.js';
+import { createTlsFront } from '../proxy/http/tls-front.js';
 
-export interface DaemonOptions extends ControlPlaneSettings {
+export interface DaemonOptions extends ControlPlaneSettings, TlsFlags {
   /** DSTACK_HOME; default from the environment (~/.dstack). */
   home?: string;
   host?: string;
@@ -66,6 +68,9 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   // Flag, then env, then config.yml's `server`, then the default.
   const host = options.host ?? (env.DSTACK_SERVER_HOST || home.server.host || '127.0.0.1');
   const port = options.port ?? serverPortFromEnv(env) ?? home.server.port ?? DEFAULT_SERVER_PORT;
+  // Before the lock and the state: a refused exposure or a broken PEM must not start anything.
+  const exposure = resolveExposure(host, options, env, home.server, paths.home);
+  const tls = exposure.scheme === 'https' ? await loadTlsCredentials(exposure.tls) : undefined;
 
   // Project secrets and the env values runs got from their callers join the tokens once they are loaded.
   let runSecrets: () => string[] = () => [];
@@ -110,14 +115,20 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     // The listener(s) close first on a normal close (registered again below), and still close if starting fails.
     const serving = new Lifetime(log);
     lifetime.add(() => serving.close());
+    if (exposure.scheme === 'http' && exposure.insecure) {
+      log(`WARNING: serving plain HTTP on ${host} (--insecure-http): tokens and traffic cross the network unencrypted; pass --tls-cert/--tls-key to serve HTTPS`);
+    }
+    const front = tls ? createTlsFront(tls, (socket) => server.accept(socket)) : undefined;
     const workerCount = options.proxyWorkers ?? proxyWorkerCount(env.DSTACK_PROXY_WORKERS, home.server.proxy_workers, availableParallelism());
     let workers: ProxyWorkers | undefined;
     let bound: { port: number };
     if (workerCount <= 1) {
-      bound = await server.listen(port, host);
+      bound = front ? await front.listen(port, host) : await server.listen(port, host);
       serving.add(() => server.close());
+      if (front) serving.add(() => front.close());
     } else {
       serving.add(() => server.close());
+      if (front) serving.add(() => front.close());
       const registry = new StateModelRegistry(() => store.runs());
       workers = await startProxyWorkers({
         count: workerCount,
@@ -133,13 +144,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         stats,
         onColdStart: makeOnColdStart(plane, store),
         hold: {},
+        ...(front && tls ? { tls: { front, pem: { cert: tls.cert.toString('utf8'), key: tls.key.toString('utf8') } } } : {}),
         log,
       });
       serving.add(() => workers?.close());
       bound = { port: workers.port };
     }
-    url = daemonUrl(host, bound.port);
-    await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, startedAt, version: DSTACK_VERSION });
+    url = daemonUrl(host, bound.port, exposure.scheme);
+    const scheme = tls ? { scheme: 'https' as const, tlsCert: tls.certFile } : {};
+    await writeDaemonInfo(paths.daemonFile, { pid: process.pid, port: bound.port, host, ...scheme, startedAt, version: DSTACK_VERSION });
     lifetime.add(() => removeDaemonInfo(paths.daemonFile, process.pid));
     lifetime.add(await plane.reconciler.start());
     lifetime.add(plane.autoscaler.start());

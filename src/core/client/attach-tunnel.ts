@@ -3,20 +3,24 @@
  * back the connection as a raw stream to the replica's port; any other answer is the daemon's `{code, message}` error,
  * rebuilt typed (undici's upgrade() drops such bodies, hence node:http here). Transport failures map as elsewhere.
  */
-import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { ATTACH_PROTOCOL } from '../attach/api.js';
 import { fromWire } from '../errors.js';
+import { requestTo } from './tls-trust.js';
 import { mapTransportError, type TransportOptions } from './transport.js';
 
 export function openAttachTunnel(opts: TransportOptions, path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const req = request(`${opts.origin}${path}`, {
-      method: 'GET',
-      // One connection per tunnel: an upgraded socket never goes back to a pool.
-      agent: false,
-      headers: { authorization: `Bearer ${opts.token}`, connection: 'Upgrade', upgrade: ATTACH_PROTOCOL },
-    });
+    const req = requestTo(
+      `${opts.origin}${path}`,
+      {
+        method: 'GET',
+        // One connection per tunnel: an upgraded socket never goes back to a pool.
+        agent: false,
+        headers: { authorization: `Bearer ${opts.token}`, connection: 'Upgrade', upgrade: ATTACH_PROTOCOL },
+      },
+      opts.tls,
+    );
     req.once('upgrade', (_res, socket, head) => {
       socket.setNoDelay(true);
       if (head.length > 0) socket.unshift(head);

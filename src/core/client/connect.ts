@@ -5,7 +5,7 @@
  * its state is someone else's.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../api.js';
 import { InternalError, UserError } from '../errors.js';
 import { loadOrCreateHomeConfig } from '../home/config-file.js';
@@ -16,6 +16,7 @@ import { spawnDetachedDaemon, type SpawnDaemon } from './auto-start.js';
 import { takeEarlyDaemon } from './early-start.js';
 import { DaemonClient } from './daemon-client.js';
 import { probeHealth, sameHome, type Probe } from './health.js';
+import { pinnedTrust, type DaemonTls } from './tls-trust.js';
 import { Transport } from './transport.js';
 
 export interface ConnectOptions {
@@ -37,12 +38,16 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
   const paths = resolveHome(env);
   const config = await loadOrCreateHomeConfig(paths.configFile);
   const logFile = daemonLogFile(paths);
-  const configured = daemonUrl(env.DSTACK_SERVER_HOST || config.server.host, serverPortFromEnv(env) ?? config.server.port ?? DEFAULT_SERVER_PORT);
-  const client = (origin: string, probe: Extract<Probe, { kind: 'daemon' }>) =>
-    new DaemonClient(new Transport({ origin, token: config.token, logFile }), probe.health);
+  // A daemon configured for TLS (env or config.yml, as `dstack server` reads them) is looked for over https.
+  const certFile = env.DSTACK_SERVER_TLS_CERT ? resolve(env.DSTACK_SERVER_TLS_CERT) : config.server.tls_cert ? resolve(paths.home, config.server.tls_cert) : undefined;
+  const configured: Endpoint = {
+    origin: daemonUrl(env.DSTACK_SERVER_HOST || config.server.host, serverPortFromEnv(env) ?? config.server.port ?? DEFAULT_SERVER_PORT, certFile ? 'https' : 'http'),
+    ...(certFile ? { certFile } : {}),
+  };
+  const client = (found: Found) => new DaemonClient(new Transport({ origin: found.origin, token: config.token, logFile, ...(found.tls ? { tls: found.tls } : {}) }), found.probe.health);
 
   const found = await findDaemon(paths, configured);
-  if (found.probe?.kind === 'daemon') return client(found.origin, found.probe);
+  if (isFound(found)) return client(found);
   if (opts.autoStart === false) {
     throw new UserError('DAEMON_NOT_RUNNING', `No dstack daemon is running for ${paths.home}`, { hint: 'Start it with `dstack server`.' });
   }
@@ -59,7 +64,7 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
     // comes up, so an early exit only ends the wait after a short grace period.
     while (now() < deadline && (exitedAt === undefined || now() - exitedAt < 10_000)) {
       const again = await findDaemon(paths, configured);
-      if (again.probe?.kind === 'daemon') return client(again.origin, again.probe);
+      if (isFound(again)) return client(again);
       if (again.conflict) throw again.conflict;
       // A refused connection costs well under a millisecond: poll often, the daemon is usually up within ~0.5 s.
       await sleep(50);
@@ -67,19 +72,38 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
   } finally {
     child.release();
   }
-  throw new InternalError('DAEMON_START_FAILED', `The dstack daemon did not start for ${paths.home} (${exitedAt === undefined ? 'no answer at ' + configured : 'it exited'})${await logTail(logFile)}`, {
+  throw new InternalError('DAEMON_START_FAILED', `The dstack daemon did not start for ${paths.home} (${exitedAt === undefined ? 'no answer at ' + configured.origin : 'it exited'})${await logTail(logFile)}`, {
     hint: `See its log: ${logFile}`,
   });
 }
 
-async function findDaemon(paths: HomePaths, configured: string): Promise<{ origin: string; probe?: Probe; conflict?: UserError }> {
+/** Where a daemon may answer; `certFile`: the certificate an https daemon serves, trusted exactly (tls-trust.ts). */
+interface Endpoint {
+  origin: string;
+  certFile?: string;
+}
+
+interface Found {
+  origin: string;
+  tls?: DaemonTls;
+  probe: Extract<Probe, { kind: 'daemon' }>;
+}
+
+type Search = Found | { origin: string; probe?: Probe; conflict?: UserError };
+
+const isFound = (s: Search): s is Found => s.probe?.kind === 'daemon';
+
+async function findDaemon(paths: HomePaths, configured: Endpoint): Promise<Search> {
   const file = await readDaemonInfo(paths.daemonFile);
-  const origins = file ? [daemonUrl(file.host, file.port), configured] : [configured];
+  const fromFile: Endpoint | undefined = file && { origin: daemonUrl(file.host, file.port, file.scheme), ...(file.tlsCert ? { certFile: file.tlsCert } : {}) };
+  const endpoints = fromFile && fromFile.origin !== configured.origin ? [fromFile, configured] : [fromFile ?? configured];
   let conflict: UserError | undefined;
-  for (const origin of new Set(origins)) {
-    const probe = await probeHealth(origin);
-    if (probe.kind === 'daemon' && sameHome(probe.health.home, paths.home)) return { origin, probe };
-    if (origin !== configured) continue;
+  for (const endpoint of endpoints) {
+    const origin = endpoint.origin;
+    const tls = endpoint.certFile ? await pinnedTrust(endpoint.certFile) : undefined;
+    const probe = await probeHealth(origin, undefined, tls);
+    if (probe.kind === 'daemon' && sameHome(probe.health.home, paths.home)) return { origin, probe, ...(tls ? { tls } : {}) };
+    if (origin !== configured.origin) continue;
     if (probe.kind === 'daemon') {
       conflict = new UserError('DAEMON_PORT_IN_USE', `${origin} is a dstack daemon for another home (${probe.health.home})`, {
         hint: 'Set DSTACK_SERVER_PORT to a free port for this DSTACK_HOME.',
@@ -90,7 +114,7 @@ async function findDaemon(paths: HomePaths, configured: string): Promise<{ origi
       });
     }
   }
-  return { origin: configured, ...(conflict ? { conflict } : {}) };
+  return { origin: configured.origin, ...(conflict ? { conflict } : {}) };
 }
 
 async function logTail(file: string): Promise<string> {

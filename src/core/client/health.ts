@@ -5,19 +5,21 @@
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Health } from '../api.js';
+import { isTlsError, requestTo, type DaemonTls } from './tls-trust.js';
 
 export type Probe = { kind: 'none' } | { kind: 'daemon'; health: Health } | { kind: 'foreign'; detail: string };
 
-export async function probeHealth(origin: string, timeoutMs = 1500): Promise<Probe> {
+export async function probeHealth(origin: string, timeoutMs = 1500, tls?: DaemonTls): Promise<Probe> {
   try {
-    const { status, text } = await get(`${origin}/api/health`, timeoutMs);
+    const { status, text } = await get(`${origin}/api/health`, timeoutMs, tls);
     if (status !== 200) return { kind: 'foreign', detail: `HTTP ${status}` };
     const parsed = Health.safeParse(JSON.parse(text));
     return parsed.success ? { kind: 'daemon', health: parsed.data } : { kind: 'foreign', detail: 'not a dstack health answer' };
   } catch (e) {
     if (e instanceof SyntaxError) return { kind: 'foreign', detail: 'not JSON' };
+    if (isTlsError(e)) return { kind: 'foreign', detail: `TLS: ${(e as { code: string }).code}` };
     // Refused, reset or timed out: treat as "no daemon here"; the caller's bounded wait decides when to give up.
     return { kind: 'none' };
   }
@@ -36,9 +38,9 @@ function canonical(p: string): string {
 }
 
 /** One GET on its own connection (closed after the answer); the deadline covers the headers and each pause in the body. */
-function get(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+function get(url: string, timeoutMs: number, tls: DaemonTls | undefined): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers: { connection: 'close' } });
+    const req = requestTo(url, { agent: false, headers: { connection: 'close' } }, tls);
     req.setTimeout(timeoutMs, () => req.destroy(new Error('health check timed out')));
     req.on('error', reject);
     req.once('response', (res: IncomingMessage) => {

@@ -5,13 +5,16 @@
  * JSON requests use node:http and only streams load undici: undici's parser is WebAssembly, whose background
  * compilation a short command such as `dstack ps` waits for at exit (~300 ms, issue 15).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import type { Agent, Dispatcher } from 'undici';
 import { DstackError, InternalError, UserError, fromWire } from '../errors.js';
+import { isTlsError, keepAliveAgent, requestTo, type DaemonTls } from './tls-trust.js';
 
 export interface TransportOptions {
-  /** e.g. `http://127.0.0.1:3000` */
+  /** e.g. `http://127.0.0.1:3000`, or `https://…` */
   origin: string;
+  /** For an https origin: the daemon's pinned certificate (tls-trust.ts); default: Node's own verification. */
+  tls?: DaemonTls;
   token: string;
   /** Shown in connection errors. */
   logFile?: string;
@@ -47,6 +50,12 @@ export function mapTransportError(e: unknown, opts: TransportOptions, streaming:
       hint: `The daemon stopped or restarted; running replicas keep running. Run the command again.${where}`,
     });
   }
+  if (isTlsError(e)) {
+    return new UserError('DAEMON_TLS_FAILED', `The dstack server at ${opts.origin} failed the TLS check (${String((e as { code: unknown }).code)})`, {
+      cause: e,
+      hint: 'Its certificate is not the one this CLI trusts (daemon.json `tlsCert`, or a valid chain for its hostname).',
+    });
+  }
   if ((e as { name?: unknown }).name === 'AbortError') return new UserError('ABORTED', 'Request aborted', { cause: e });
   return new InternalError('DAEMON_REQUEST_FAILED', `Request to the dstack daemon at ${opts.origin} failed`, { cause: e });
 }
@@ -60,9 +69,11 @@ const JSON_TIMEOUT_MS = 120_000;
 
 export class Transport {
   // A CLI process must not linger on idle keep-alive sockets after its command finished: close() destroys them.
-  readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  readonly #http: HttpAgent;
   #agent: Agent | undefined;
-  constructor(readonly opts: TransportOptions) {}
+  constructor(readonly opts: TransportOptions) {
+    this.#http = keepAliveAgent(opts.origin, opts.tls ?? {}, { maxSockets: 4 }) ?? new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  }
 
   /** JSON request; a non-2xx answer becomes the daemon's typed error via `fromWire`. */
   async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
@@ -101,12 +112,16 @@ export class Transport {
   #sendJson(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = httpRequest(`${this.opts.origin}${path}`, {
-        method,
-        agent: this.#http,
-        headers: { authorization: `Bearer ${this.opts.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(signal ? { signal } : {}),
-      });
+      const req = requestTo(
+        `${this.opts.origin}${path}`,
+        {
+          method,
+          agent: this.#http,
+          headers: { authorization: `Bearer ${this.opts.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(signal ? { signal } : {}),
+        },
+        this.opts.tls,
+      );
       let answered = false;
       // Covers the wait for headers and, once answered, each pause in the body (undici's headers/body timeouts).
       req.setTimeout(JSON_TIMEOUT_MS, () => req.destroy(timeoutError()));
@@ -127,7 +142,7 @@ export class Transport {
       // A bundled dynamic import() of a CJS package yields {default: module.exports} (reference/node-packages.md §2).
       const loaded = await import('undici');
       const { Agent, request } = (loaded as unknown as { default?: typeof loaded }).default ?? loaded;
-      this.#agent ??= new Agent({ keepAliveTimeout: 1000, connections: 4 });
+      this.#agent ??= new Agent({ keepAliveTimeout: 1000, connections: 4, ...(this.opts.tls ? { connect: { ...this.opts.tls } } : {}) });
       return await request(`${this.opts.origin}${path}`, {
         method: 'GET',
         dispatcher: this.#agent,

@@ -12,6 +12,10 @@ export const DaemonInfo = z.object({
   port: z.number().int().min(1).max(65535),
   /** The listen address as given (`0.0.0.0` and `::` included); `daemonUrl` turns it into one to connect to. */
   host: z.string().default('127.0.0.1'),
+  /** Absent: http (older daemons). */
+  scheme: z.enum(['http', 'https']).optional(),
+  /** The certificate an https daemon serves: a CLI on this machine trusts exactly it (hostname or not). */
+  tlsCert: z.string().optional(),
   // Diagnostics only; optional so that a file from an older daemon still says where it listens.
   startedAt: z.number().optional(),
   version: z.string().optional(),

@@ -9,9 +9,9 @@ import { UserError } from '../errors.js';
  * destinations: `0.0.0.0` (or an empty host) answers on IPv4 loopback, `::` on IPv6 loopback (`::1` is reachable
  * whether or not the socket also takes IPv4). IPv6 literals get brackets (RFC 3986 §3.2.2).
  */
-export function daemonUrl(host: string, port: number): string {
+export function daemonUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const h = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
+  return `${scheme}://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { ATTACH_PROTOCOL } from '../../core/attach/api.js';
 import { splice } from '../../core/attach/splice.js';
 import { DstackError, InternalError, UserError } from '../../core/errors.js';
 import { openReplicaPort, type AttachDeps } from './attach-open.js';
-import { bearer, tokenMatches } from './http.js';
+import { adminAuthorized } from './http.js';
 
 export interface AttachUpgradeOptions extends AttachDeps {
   adminToken: () => string;
@@ -29,7 +29,7 @@ export function createAttachUpgrade(o: AttachUpgradeOptions): UpgradeHandler {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const m = ATTACH_PATH.exec(url.pathname);
       if (!m) throw new UserError('NOT_FOUND', `${url.pathname} has no upgrade`, { status: 404 });
-      if (!tokenMatches(bearer(req), o.adminToken())) {
+      if (!adminAuthorized(req, o.adminToken())) {
         throw new UserError('UNAUTHORIZED', 'missing or wrong admin token', { status: 401, hint: 'The CLI reads the token from DSTACK_HOME/config.yml.' });
       }
       if (req.headers.upgrade?.toLowerCase() !== ATTACH_PROTOCOL) {

@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DstackError, InternalError, UserError } from '../../core/errors.js';
+import { noteFailedLogin } from '../../proxy/http/login-limiter.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
 
@@ -50,6 +51,14 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function tokenMatches(presented: string | undefined, expected: string): boolean {
   if (!presented) return false;
   return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** The admin token check of the control API and attach; a wrong token (not a missing one) counts as a failed login. */
+export function adminAuthorized(req: IncomingMessage, expected: string): boolean {
+  const presented = bearer(req);
+  const ok = tokenMatches(presented, expected);
+  if (!ok && presented !== undefined) noteFailedLogin(req);
+  return ok;
 }
 
 export function bearer(req: IncomingMessage): string | undefined {

@@ -13,7 +13,7 @@ import type { SecretsControl } from '../secrets/control.js';
 import type { RunEvents } from './events.js';
 import type { FleetManager } from '../fleets/fleets.js';
 import { streamFleetEvents, streamRunEvents } from './view-events.js';
-import { bearer, readJson, sendError, sendJson, tokenMatches } from './http.js';
+import { adminAuthorized, readJson, sendError, sendJson } from './http.js';
 
 export interface ControlApiOptions {
   control: ControlPlane;
@@ -102,7 +102,7 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
     const path = url.pathname.replace(/\/+$/, '') || '/';
     void (async () => {
       if (req.method === 'GET' && path === '/api/health') return sendJson(res, 200, o.health());
-      if (!tokenMatches(bearer(req), o.adminToken())) {
+      if (!adminAuthorized(req, o.adminToken())) {
         throw new UserError('UNAUTHORIZED', 'missing or wrong admin token', {
           status: 401,
           hint: 'The CLI reads the token from DSTACK_HOME/config.yml.',

@@ -15,6 +15,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ModelEntry } from '../../proxy/contracts.js';
 import type { ProxyServer } from '../../proxy/http/server.js';
+import type { TlsFront } from '../../proxy/http/tls-front.js';
 import type { MemoryRouteTable } from '../../proxy/routing/route-table.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { toWire, type HoldSettings, type ToPrimary, type ToWorker, type WorkerState } from '../../proxy/workers/protocol.js';
@@ -37,6 +38,8 @@ export interface ProxyWorkersDeps {
   stats: ServiceStats;
   onColdStart: (project: string, run: string) => void;
   hold: HoldSettings;
+  /** HTTPS: workers terminate TLS with the same PEM; the primary's front takes what it accepts on the port itself. */
+  tls?: { front: TlsFront; pem: { cert: string; key: string } };
   log: Log;
 }
 
@@ -71,12 +74,14 @@ const listen = (server: Server, port: number | string, host?: string): Promise<v
   });
 
 export async function startProxyWorkers(d: ProxyWorkersDeps): Promise<ProxyWorkers> {
+  // Connections on the public port (TLS when configured); relays from workers are plain HTTP on the unix socket.
   const served = (socket: Socket): void => {
     socket.setNoDelay(true);
-    d.plane.accept(socket);
+    if (d.tls) d.tls.front.accept(socket);
+    else d.plane.accept(socket);
   };
   await rm(d.socketPath, { force: true });
-  const unix = createServer((socket) => acceptRelay(socket, served));
+  const unix = createServer((socket) => acceptRelay(socket, (relayed) => d.plane.accept(relayed)));
   await listen(unix, d.socketPath);
   await chmod(d.socketPath, 0o600);
   const tcp = createServer(served);
@@ -167,7 +172,7 @@ export async function startProxyWorkers(d: ProxyWorkersDeps): Promise<ProxyWorke
     child.on('message', (m: ToPrimary, h: unknown) => onMessage(w, m, h));
     child.on('error', (e) => d.log(`proxy worker ${index}: ${e.message}`));
     child.once('exit', (code, signal) => onExit(w, code, signal));
-    const init: ToWorker = { t: 'init', index, socketPath: d.socketPath, hold: d.hold, state: state() };
+    const init: ToWorker = { t: 'init', index, socketPath: d.socketPath, hold: d.hold, state: state(), ...(d.tls ? { tls: d.tls.pem } : {}) };
     child.send(init, handle);
     return w;
   };

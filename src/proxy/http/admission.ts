@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ServiceRoute } from '../contracts.js';
 import { bearerToken } from './auth.js';
+import { noteFailedLogin } from './login-limiter.js';
 import type { ProxyContext } from './context.js';
 import { clientIpOf, type ScannedRequest } from './headers.js';
 import { AMBIGUOUS_AUTHORIZATION, notFound, type Rejection } from './errors.js';
@@ -64,6 +65,7 @@ export function admit(
       return { rejection: { status: 401, detail: 'Not authenticated', headers: { 'www-authenticate': 'Bearer' } } };
     }
     if (!ctx.authenticate(sp.project, token)) {
+      noteFailedLogin(req);
       return { rejection: { status: 403, detail: `Unauthenticated or unauthorized to access project ${sp.project}` } };
     }
   }

@@ -16,7 +16,8 @@ import type { StatsSink } from '../stats/stats-sink.js';
 import { ColdStartHold, holdOptions } from '../upstream/hold.js';
 import { SERVICES_PREFIX, parseServicePath } from './admission.js';
 import type { ProxyContext, ProxyLog } from './context.js';
-import { notFound, sendRejection } from './errors.js';
+import { notFound, rejectionBytes, sendRejection } from './errors.js';
+import { LoginLimiter, tooManyLogins, watchLogin, type LoginLimits } from './login-limiter.js';
 import { handleServiceRequest } from './service-proxy.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -49,11 +50,15 @@ export interface ProxyServerOptions {
   relay?: (url: string) => boolean;
   /** Pool sizing when `routes` is not a MemoryRouteTable (which brings its own). */
   upstreams?: UpstreamsOptions;
+  /** Failed-login limits per client address (default 10 wrong tokens in 60 s), for every route on this listener. */
+  loginLimits?: LoginLimits;
+  /** The web dashboard (`/`, `/ui/*`): answers and returns true for its paths, before the 404. */
+  dashboard?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface ProxyServer {
   listen(port: number, host?: string): Promise<{ port: number }>;
-  /** Serves a connection accepted elsewhere (a listener shared with proxy workers, a unix socket). */
+  /** Serves a connection accepted elsewhere (a listener shared with proxy workers, a unix socket, a TLS front). */
   accept(socket: Duplex): void;
   close(): Promise<void>;
 }
@@ -73,11 +78,21 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     hold: new ColdStartHold(options.routes, heldRequestsOf(options.routes, () => new HeldRequests()), holdOptions(options)),
   };
   const { controlApi, modelsApi, relay } = options;
+  const logins = new LoginLimiter(options.loginLimits, ctx.clock);
+  // Requests with a token from an address that failed too often are refused before any token check runs.
+  const blocked = (req: IncomingMessage): number | undefined => {
+    if (req.headers.authorization === undefined) return undefined;
+    const wait = logins.retryAfterSeconds(req.socket.remoteAddress);
+    if (wait === undefined) watchLogin(req, logins);
+    return wait;
+  };
 
   const server = createServer(
     // requestTimeout off: a request held for a cold start keeps its body unread for up to holdTimeoutMs.
     { requestTimeout: 0, noDelay: true, keepAliveTimeout: 65_000 },
     (req, res) => {
+      const wait = blocked(req);
+      if (wait !== undefined) return sendRejection(res, tooManyLogins(wait));
       const url = req.url ?? '/';
       if (relay !== undefined && controlApi && relay(url)) return controlApi(req, res);
       if (url.startsWith(SERVICES_PREFIX)) {
@@ -88,6 +103,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       if (controlApi && (url.startsWith('/api/') || url === '/api' || url === '/metrics' || url.startsWith('/metrics?'))) {
         return controlApi(req, res);
       }
+      if (options.dashboard?.(req, res)) return;
       sendRejection(res, notFound());
     },
   );
@@ -96,6 +112,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));
+    const wait = blocked(req);
+    if (wait !== undefined) return void socket.end(rejectionBytes(tooManyLogins(wait)));
     if (options.controlUpgrade && (req.url?.startsWith('/api/') || relay?.(req.url ?? '/'))) return options.controlUpgrade(req, socket, head);
     handleUpgrade(ctx, req, socket, head);
   });

@@ -9,6 +9,7 @@ import { abortOnClientClose, writeJson } from './http-io.js';
 import { hasAmbiguousAuthorization } from './headers.js';
 import { listModels, retrieveModel } from './list.js';
 import { ModelsApiError, invalidRequest, toModelsApiError } from './openai-errors.js';
+import { noteFailedLogin } from '../http/login-limiter.js';
 import { serveOpenAI } from './openai-passthrough.js';
 import { inspectBody, readBody } from './request-body.js';
 import { parseModelsUrl, type ModelsEndpoint } from './routes.js';
@@ -44,7 +45,9 @@ async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Pr
   if (hasAmbiguousAuthorization(req.rawHeaders)) {
     throw new ModelsApiError(400, 'More than one Authorization header', 'invalid_request_error', 'ambiguous_authorization');
   }
-  if (!deps.authenticate(route.project, bearerToken(req.headers.authorization))) {
+  const token = bearerToken(req.headers.authorization);
+  if (!deps.authenticate(route.project, token)) {
+    if (token !== undefined) noteFailedLogin(req);
     throw new ModelsApiError(401, `Invalid or missing token for project ${route.project}: pass a dstack token of a project member as the API key`, 'authentication_error', 'invalid_api_key');
   }
   const endpoint = route.endpoint;

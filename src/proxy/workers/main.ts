@@ -10,6 +10,7 @@ import type { ModelEntry, ModelRegistry } from '../contracts.js';
 import { SERVICES_PREFIX, parseServicePath } from '../http/admission.js';
 import { makeAuthenticate } from '../http/auth.js';
 import { createProxyServer } from '../http/server.js';
+import { createTlsFront } from '../http/tls-front.js';
 import { makeForwarder } from '../models/forward.js';
 import { createModelsHandler } from '../models/handler.js';
 import { MemoryRouteTable } from '../routing/route-table.js';
@@ -92,10 +93,12 @@ export function runProxyWorker(): void {
       }),
     });
     listener = handle;
+    const front = m.tls ? createTlsFront(m.tls, (socket) => proxy.accept(socket)) : undefined;
     handle.on('connection', (socket: Socket) => {
       // The shared listener is a plain net.Server: the http server's noDelay never applied to what it accepts.
       socket.setNoDelay(true);
-      proxy.accept(socket);
+      if (front) front.accept(socket);
+      else proxy.accept(socket);
     });
     send({ t: 'ready' });
   };

@@ -30,7 +30,8 @@ export interface HoldSettings {
 }
 
 export type ToWorker =
-  | { t: 'init'; index: number; socketPath: string; hold: HoldSettings; state: WorkerState }
+  /** `tls`: the daemon's PEM (over the IPC pipe, never a file the worker must be able to read). */
+  | { t: 'init'; index: number; socketPath: string; hold: HoldSettings; state: WorkerState; tls?: { cert: string; key: string } }
   | { t: 'state'; state: WorkerState }
   | { t: 'drain'; seq: number; replica: string }
   /** Send the listening handle back (the primary passes it on to a replacement worker). */
