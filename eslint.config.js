@@ -33,6 +33,15 @@ export default [
     'the data plane imports core and backends only, never the control plane (DESIGN.md §5)'),
   restrict(['src/backends/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/agent/**', 'ink', 'react'],
     'backends import core only (DESIGN.md §5)'),
+  // The dashboard runs in browsers: core's types and pure helpers and ui's formatters only (DESIGN.md §5).
+  restrict(['src/web/**'], ['**/commands/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/agent/**', 'ink', 'react', 'node:*'],
+    'the dashboard imports core and ui only, and nothing of Node (DESIGN.md §5)'),
+  {
+    files: ['src/web/**'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'sessionStorage', 'fetch', 'addEventListener', 'removeEventListener', 'HTMLElement', 'HTMLDialogElement', 'HTMLInputElement', 'HTMLPreElement', 'Event', 'Response', 'RequestInit', 'ReadableStream', 'TextDecoder', 'URLSearchParams', 'AbortController', 'AbortSignal', 'Intl', 'console'].map((g) => [g, 'readonly'])),
+    },
+  },
   restrict(['src/agent/**'], ['**/commands/**', '**/ui/**', '**/daemon/**', '**/proxy/**', '**/backends/**', '**/core/!(model)/**', '**/core/!(model)', 'ink', 'react'],
     'the agent imports core/model types only (DESIGN.md §5)'),
 ];

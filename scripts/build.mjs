@@ -6,12 +6,17 @@ import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentTrimPlugin } from './agent-trim.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
 const AGENT_ENTRY = join(ROOT, 'src/agent/main.ts');
+const WEB_ENTRY = join(ROOT, 'src/web/main.tsx');
+const WEB_ASSETS_MODULE = join(ROOT, 'src/web/assets.ts');
+/** Issue 18: the dashboard adds at most this much (gzipped) to the binary. */
+const WEB_BUDGET_GZIP = 300 * 1024;
 
 // `import.meta.url` is a data: URL when the agent runs as a single-file SEA (recipe B), so fall back to the executable.
 const BANNER = [
@@ -84,6 +89,51 @@ export async function commandGroups() {
   return groups;
 }
 
+/**
+ * The dashboard (src/web, issue 18) for browsers: Preact + the pages as one minified ES module and one stylesheet,
+ * built in memory. The daemon's bundle gets them as the text of src/web/assets.ts (webAssetsPlugin), which the
+ * daemon imports lazily, so they ride in a chunk of their own and in the single binary with it.
+ */
+async function buildWeb() {
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [WEB_ENTRY],
+    bundle: true,
+    write: false,
+    outdir: join(ROOT, 'out/web'),
+    platform: 'browser',
+    format: 'esm',
+    target: ['chrome111', 'firefox115', 'safari16.4'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    legalComments: 'none',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const text = (ext) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
+  const assets = { js: text('.js'), css: text('.css') };
+  const gz = { js: gzipSync(assets.js, { level: 9 }).length, css: gzipSync(assets.css, { level: 9 }).length };
+  const total = gz.js + gz.css;
+  const kb = (n) => (n / 1024).toFixed(1);
+  console.error(`build: dashboard ${kb(total)} KB gzipped (js ${kb(gz.js)} KB, css ${kb(gz.css)} KB; budget ${kb(WEB_BUDGET_GZIP)} KB)`);
+  if (total > WEB_BUDGET_GZIP) throw new Error(`build: the dashboard is ${kb(total)} KB gzipped, over its ${kb(WEB_BUDGET_GZIP)} KB budget (issue 18)`);
+  return { assets, metafile: result.metafile };
+}
+
+/** src/web/assets.ts as the daemon's bundle sees it: the dashboard just built, as two strings. */
+function webAssetsPlugin(assets) {
+  return {
+    name: 'dstack-web-assets',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]web[\\/]assets\.ts$/ }, (args) =>
+        args.path === WEB_ASSETS_MODULE ? { contents: `export const WEB_ASSETS = ${JSON.stringify(assets)};\n`, loader: 'js' } : undefined,
+      );
+    },
+  };
+}
+
 /** Resolves `dstack-command-group:<word>` entry points to a generated module exporting that group's COMMANDS. */
 function commandGroupsPlugin(groups) {
   return {
@@ -126,7 +176,7 @@ function eagerInkCulprits(metafile, inputs) {
   return [...inputs].filter((p) => !p.includes('node_modules') && (metafile.inputs[p]?.imports ?? []).some((i) => i.kind === 'import-statement' && isUiRuntime(i.path)));
 }
 
-async function buildMain(version) {
+async function buildMain(version, web) {
   const groups = await commandGroups();
   const options = commonOptions(version);
   const result = await esbuild.build({
@@ -139,7 +189,7 @@ async function buildMain(version) {
       ...Object.fromEntries([...groups.keys()].map((w) => [`cmd/${w}`, `dstack-command-group:${w}`])),
     },
     define: { ...options.define, __DSTACK_COMMAND_IDS__: JSON.stringify([...groups.values()].flat().map((c) => c.id)) },
-    plugins: [commandGroupsPlugin(groups), zodEnglishOnlyPlugin()],
+    plugins: [commandGroupsPlugin(groups), zodEnglishOnlyPlugin(), webAssetsPlugin(web.assets)],
     outdir: DIST,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -184,10 +234,11 @@ export async function build() {
   // Stale chunks would otherwise be packed into the single binary.
   await Promise.all(['main.js', 'commands.js', 'cmd', 'agent.js', 'chunks', 'package.json'].map((p) => rm(join(DIST, p), { recursive: true, force: true })));
   await mkdir(DIST, { recursive: true });
-  const [main, agent] = await Promise.all([buildMain(pkg.version), buildAgent(pkg.version)]);
+  const web = await buildWeb();
+  const [main, agent] = await Promise.all([buildMain(pkg.version, web), buildAgent(pkg.version)]);
   await writeFile(join(DIST, 'package.json'), `${JSON.stringify(distPackageJson(pkg), null, 2)}\n`);
   await mkdir(join(ROOT, 'out'), { recursive: true });
-  await writeFile(join(ROOT, 'out/build-meta.json'), JSON.stringify({ main, agent }));
+  await writeFile(join(ROOT, 'out/build-meta.json'), JSON.stringify({ main, agent, web: web.metafile }));
   console.error(`build: dist/main.js${agent ? ' + dist/agent.js' : ''} (v${pkg.version}) in ${Math.round(performance.now() - started)} ms`);
 }
 

@@ -259,3 +259,8 @@ export type RunMetrics = z.infer<typeof RunMetrics>;
 
 export * from './offers-api.js';
 export * from './secrets/api.js';
+
+/** The paths the web dashboard answers (src/daemon/api/dashboard.ts); anything else stays the proxy's 404. */
+export function isDashboardPath(path: string): boolean {
+  return path === '/' || path === '/index.html' || path === '/ui' || path.startsWith('/ui/');
+}

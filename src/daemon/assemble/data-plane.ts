@@ -12,6 +12,7 @@ import { createModelsHandler } from '../../proxy/models/handler.js';
 import type { RateLimiter } from '../../proxy/routing/rate-limiter.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { createAttachUpgrade } from '../api/attach.js';
+import { createDashboard } from '../api/dashboard.js';
 import { createMetricsHandler } from '../api/metrics.js';
 import { createControlApi } from '../api/router.js';
 import { createRunMetrics } from '../api/run-metrics.js';
@@ -86,6 +87,7 @@ export function assembleDataPlane(d: DataPlaneDeps) {
       log,
     }),
     onColdStart,
+    dashboard: createDashboard(),
     modelsApi: createModelsHandler({
       registry: new StateModelRegistry(() => store.runs()),
       // The model endpoint counts its requests and scales from zero like the service proxy.

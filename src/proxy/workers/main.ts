@@ -17,6 +17,7 @@ import { MemoryRouteTable } from '../routing/route-table.js';
 import { fromWire, type ToPrimary, type ToWorker, type WorkerState } from './protocol.js';
 import { relayRequest, relayUpgrade } from './relay.js';
 import { BatchedStats } from './stats-batch.js';
+import { isDashboardPath } from '../../core/api.js';
 
 class ListModelRegistry implements ModelRegistry {
   constructor(private readonly entries: () => readonly ModelEntry[]) {}
@@ -69,6 +70,7 @@ export function runProxyWorker(): void {
     const onColdStart = (project: string, run: string): void => send({ t: 'cold', project, run });
     const authenticate = makeAuthenticate(() => tokens);
     const log = (line: string): void => send({ t: 'log', line: `proxy worker ${m.index}: ${line}` });
+    const toPrimary = relayRequest(m.socketPath);
     const proxy = createProxyServer({
       routes,
       authenticate,
@@ -76,8 +78,14 @@ export function runProxyWorker(): void {
       log,
       onColdStart,
       ...m.hold,
-      controlApi: relayRequest(m.socketPath),
+      controlApi: toPrimary,
       controlUpgrade: relayUpgrade(m.socketPath),
+      // The dashboard lives in the primary (it loads its assets lazily; workers never do).
+      dashboard: (req, res) => {
+        if (!isDashboardPath((req.url ?? '/').split('?', 1)[0]!)) return false;
+        toPrimary(req, res);
+        return true;
+      },
       relay: (url) => {
         if (relayed.size === 0) return false;
         if (url.startsWith(SERVICES_PREFIX)) {

@@ -93,6 +93,13 @@ describe('daemon with proxy_workers 2', () => {
     expect((await get(`${daemon.url}/proxy/services/main/${name}/`, { authorization: `Bearer ${api.token}` })).status).not.toBe(200);
   }, 120_000);
 
+  it('hands the dashboard to the primary, which alone loads its assets; other unknown paths stay 404', async () => {
+    // Separate connections, so the kernel spreads them over the workers sharing the port.
+    const pages = await Promise.all(Array.from({ length: 12 }, () => get(`${daemon.url}/`, {})));
+    expect(pages.map((p) => p.status).filter((s) => s === 404)).toEqual([]);
+    expect((await get(`${daemon.url}/not-a-dashboard-path`, {})).status).toBe(404);
+  });
+
   it('stops the workers when the daemon closes', async () => {
     const pids = daemon.proxyWorkers?.pids() ?? [];
     await daemon.close();

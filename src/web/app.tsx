@@ -1,0 +1,104 @@
+/**
+ * The shell: the token gate, the navigation and the page of the current hash route. A 401 from any call clears
+ * the kept token and shows the prompt again, on the same URL.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { createApi } from './api.js';
+import { FleetsPage } from './pages/fleets.js';
+import { LoginPage } from './pages/login.js';
+import { OffersPage } from './pages/offers.js';
+import { RunPage } from './pages/run.js';
+import { RunsPage } from './pages/runs.js';
+import { hrefOf, parseRoute, sectionOf, type Route } from './router.js';
+
+const TOKEN_KEY = 'dstack.token';
+
+function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  return route;
+}
+
+function Page({ route, api }: { route: Route; api: ReturnType<typeof createApi> }) {
+  switch (route.page) {
+    case 'run':
+      return <RunPage key={route.name} api={api} name={route.name} />;
+    case 'fleets':
+      return <FleetsPage api={api} />;
+    case 'offers':
+      return <OffersPage api={api} />;
+    default:
+      return <RunsPage api={api} />;
+  }
+}
+
+export function App() {
+  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? undefined);
+  const [notice, setNotice] = useState<string>();
+  const route = useRoute();
+  const api = useMemo(
+    () =>
+      createApi(token ?? '', () => {
+        sessionStorage.removeItem(TOKEN_KEY);
+        setNotice('The server no longer accepts the token (it was changed?). Enter it again.');
+        setToken(undefined);
+      }),
+    [token],
+  );
+  useEffect(() => {
+    document.title = route.page === 'run' ? `${route.name} · dstack` : `${sectionOf(route)[0]!.toUpperCase()}${sectionOf(route).slice(1)} · dstack`;
+  }, [route]);
+
+  if (!token) {
+    return (
+      <LoginPage
+        notice={notice}
+        onToken={(t) => {
+          sessionStorage.setItem(TOKEN_KEY, t);
+          setNotice(undefined);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  const section = sectionOf(route);
+  const nav: [Route, string][] = [
+    [{ page: 'runs' }, 'Runs'],
+    [{ page: 'fleets' }, 'Fleets'],
+    [{ page: 'offers' }, 'Offers'],
+  ];
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">dstack</span>
+        <nav aria-label="Main">
+          {nav.map(([r, label]) => (
+            <a key={label} href={hrefOf(r)} aria-current={section === r.page ? 'page' : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            sessionStorage.removeItem(TOKEN_KEY);
+            setToken(undefined);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} api={api} />
+      </main>
+    </>
+  );
+}
