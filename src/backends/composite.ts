@@ -24,14 +24,27 @@ const createsInstances = (m: Backend): boolean => (m as Partial<CreatesInstances
 export class CompositeBackend implements Backend {
   readonly kind = 'composite';
 
-  /** `backendOf`: the backend an instance's state record names, if it has one. */
+  /**
+   * `members`: a list, or a function when they come and go (each project's clouds, issue 17). `backendOf`: the
+   * backend an instance's state record names, if it has one. `owns`: one project's view, where fleet instances of
+   * other projects are neither listed, offered nor counted (absent = every instance).
+   */
   constructor(
-    private readonly members: readonly Backend[],
+    members: readonly Backend[] | (() => readonly Backend[]),
     private readonly backendOf: (instance: string) => string | undefined = () => undefined,
-  ) {}
+    private readonly owns: (instance: string) => boolean = () => true,
+  ) {
+    this.membersNow = typeof members === 'function' ? members : () => members;
+  }
+
+  private readonly membersNow: () => readonly Backend[];
+
+  private get members(): readonly Backend[] {
+    return this.membersNow();
+  }
 
   instances(): string[] {
-    return this.members.flatMap((m) => m.instances());
+    return this.members.flatMap((m) => this.ownedBy(m));
   }
 
   /** Whether a run with `backends:` (undefined = not given) is placed on fleet instances. */
@@ -51,7 +64,7 @@ export class CompositeBackend implements Backend {
       ...clouds.map((m) => m.offers(requirements)),
       ...local.map((m) => m.offers(requirements).catch((): Offer[] => [])),
     ]);
-    return lists.flat();
+    return lists.flat().filter((o) => o.instance === undefined || o.backend === LOCAL || this.owns(o.instance));
   }
 
   ensureAgent(instance: string): Promise<AgentConnection> {
@@ -67,7 +80,11 @@ export class CompositeBackend implements Backend {
   }
 
   private fleetMembers(): Backend[] {
-    return this.members.filter((m) => m.kind !== LOCAL && m.instances().length > 0);
+    return this.members.filter((m) => m.kind !== LOCAL && this.ownedBy(m).length > 0);
+  }
+
+  private ownedBy(m: Backend): string[] {
+    return m.kind === LOCAL ? m.instances() : m.instances().filter(this.owns);
   }
 
   private owner(instance: string): Backend {

@@ -10,7 +10,8 @@ import { watchApply } from '../ui/apply-progress.watch.js';
 import { renderPlan, planDecision } from '../ui/plan.js';
 import { applyFleet } from './apply-fleet.js';
 import { packForApply } from './apply-repo.js';
-import { BaseCommand } from './base.js';
+import { formatBytes } from '../core/repo/index.js';
+import { BaseCommand, projectFlag } from './base.js';
 import { loadConfigArg, STDIN_ARG } from './config-input.js';
 
 export default class Apply extends BaseCommand {
@@ -18,6 +19,7 @@ export default class Apply extends BaseCommand {
   static override description = `Shows the plan and offers, asks for confirmation (-y skips), submits the run and follows it until every replica is ready. Then it prints the service URL and exits, leaving the service running: \`dstack logs -f NAME\` follows its logs, \`dstack stop NAME\` stops it.`;
   static override examples = ['dstack apply -f service.dstack.yml', 'dstack apply -f service.dstack.yml -y -d -e HF_TOKEN=hf_xxx', 'dstack apply -f fleet.dstack.yml -y'];
   static override flags = {
+    project: projectFlag,
     file: Flags.string({ char: 'f', description: 'The configuration file, or - for standard input (default: .dstack.yml or .dstack.yaml).' }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
     detach: Flags.boolean({ char: 'd', description: 'Exit right after submitting, without waiting.' }),
@@ -55,6 +57,9 @@ export default class Apply extends BaseCommand {
       if (decision.message) out(decision.message);
       if (decision.stop) return;
       if (decision.question && !flags.yes && !(await this.confirmOrFail(decision.question))) return out('Exiting...');
+      // A project on another server gets the code archive first (only when it does not hold it yet).
+      const sent = await client.ensureArchive(repo);
+      if (sent > 0) this.note(`Uploaded the code archive to ${client.origin} (${formatBytes(sent)})`);
       const applied = await client.apply({ config, configPath, repo, secretPaths, force: flags.force || plan.action === 'none' });
       if (flags.detach) {
         this.note(`Run ${applied.name} ${plan.action === 'create' ? 'submitted' : 'updated'}, detaching...`);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { parsePortMapping, planPortMappings } from '../core/attach/port-mapping.js';
 import { ATTACH_BIND_HOST, connectDaemon, followAttachLogs, parseSince, startAttachSession, waitForRunningReplica, type AttachSession } from '../core/client/index.js';
 import { formatAttached, formatConnectionError, formatFinished, formatLogsError, formatWaiting } from '../ui/attach-messages.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class Attach extends BaseCommand {
   static override summary = "Forward a replica's ports to this machine and follow its logs.";
@@ -18,6 +18,7 @@ export default class Attach extends BaseCommand {
   ];
   static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
   static override flags = {
+    project: projectFlag,
     port: Flags.string({
       char: 'p',
       multiple: true,

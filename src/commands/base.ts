@@ -16,6 +16,12 @@ export interface CommandIo {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * `--project NAME` of every command that talks to a server: a project of the local daemon, or one added with
+ * `dstack project add` (on another server). Default: env DSTACK_PROJECT, then config.yml's `default_project`.
+ */
+export const projectFlag = Flags.string({ description: 'The project (default: DSTACK_PROJECT, then config.yml `default_project`).', helpGroup: 'GLOBAL' });
+
 /** oclif's FlagOutput/ArgOutput, which its package does not export. */
 type ParsedOutput = { [name: string]: any };
 
@@ -103,7 +109,11 @@ export abstract class BaseCommand extends Command {
   /** Flag values that fail their own parser (`--max-offers 0`) come out of oclif as a bare CLIError: usage all the same. */
   protected override async parse<F extends ParsedOutput, B extends ParsedOutput, A extends ParsedOutput>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
     try {
-      return await super.parse(options, argv);
+      const parsed = await super.parse(options, argv);
+      // connectDaemon reads the project from the env it is given (this.io.env), so commands only declare the flag.
+      const project: unknown = parsed.flags.project;
+      if (typeof project === 'string') this.io = { ...this.io, env: { ...this.io.env, DSTACK_PROJECT: project } };
+      return parsed;
     } catch (e) {
       throw e instanceof Errors.CLIError && !(e instanceof Errors.ExitError) && !('parse' in e) ? new FlagValueError(e.message) : e;
     }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class CatalogRefresh extends BaseCommand {
   static override summary = 'Refresh the offers catalogs (instance types and prices) under DSTACK_HOME/server/catalog.';
@@ -10,6 +10,7 @@ export default class CatalogRefresh extends BaseCommand {
     'on-demand prices stay those of the shipped catalog). Offers use the refreshed catalog from then on.';
   static override examples = ['dstack catalog refresh --backend aws', 'dstack catalog refresh --url https://catalogs.example.com/v2 --backend gcp'];
   static override flags = {
+    project: projectFlag,
     url: Flags.string({ description: 'A gpuhunt-compatible base URL.' }),
     backend: Flags.string({ char: 'b', multiple: true, description: 'The provider to refresh (aws, gcp); repeatable. Default: all (with --url) or the configured ones.' }),
     json: Flags.boolean({ description: 'Print {written: [...]} as JSON.' }),

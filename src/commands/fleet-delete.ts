@@ -8,7 +8,7 @@ import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { DstackError, UserError } from '../core/errors.js';
 import { hostLabel, hostState } from '../ui/fleet-progress.js';
 import type { ProgressReporter } from '../ui/progress.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 /** Deleted: terminated, or no longer active with every instance terminated (the fleet row may lag its hosts). */
 export const fleetGone = (f: FleetView): boolean =>
@@ -20,6 +20,7 @@ export default class FleetDelete extends BaseCommand {
   static override examples = ['dstack fleet delete my-fleet', 'dstack fleet delete my-fleet -y --force'];
   static override args = { name: Args.string({ required: true, description: 'The fleet name.' }) };
   static override flags = {
+    project: projectFlag,
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
     force: Flags.boolean({ description: 'Delete even if replicas still run on its hosts (they are stopped).' }),
   };

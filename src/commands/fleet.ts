@@ -5,7 +5,7 @@
 import { Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
 import { renderFleetsTable } from '../ui/fleets-table.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class Fleet extends BaseCommand {
   static override summary = 'List fleets and their instances.';
@@ -13,6 +13,7 @@ export default class Fleet extends BaseCommand {
     'Shows every fleet with one row per instance: backend, resources, price, status (`unreachable` when a host stopped answering, why a cloud instance ended) and age. With cloud fleets the table is NAME NODES GPU SPOT BACKEND PRICE STATUS CREATED, a row per fleet then its instances. -v adds the host (SSH fleets) or full resources (cloud fleets) and the last error.';
   static override examples = ['dstack fleet', 'dstack fleet list -v', 'dstack fleet --json'];
   static override flags = {
+    project: projectFlag,
     all: Flags.boolean({ char: 'a', description: 'Show terminated fleets too.' }),
     json: Flags.boolean({ description: 'Print {fleets: FleetView[]} as JSON.' }),
   };

@@ -14,6 +14,14 @@ import Init from './init.js';
 import Logs from './logs.js';
 import Metrics from './metrics.js';
 import Offer from './offer.js';
+import Project from './project.js';
+import ProjectAdd from './project-add.js';
+import ProjectCreate from './project-create.js';
+import ProjectDelete from './project-delete.js';
+import ProjectList from './project-list.js';
+import ProjectMemberAdd from './project-member-add.js';
+import ProjectMemberRemove from './project-member-remove.js';
+import ProjectSetDefault from './project-set-default.js';
 import Ps from './ps.js';
 import Run from './run.js';
 import Secret from './secret.js';
@@ -24,6 +32,10 @@ import SecretSet from './secret-set.js';
 import Server from './server.js';
 import ServerMigrate from './server-migrate.js';
 import Stop from './stop.js';
+import User from './user.js';
+import UserCreate from './user-create.js';
+import UserDelete from './user-delete.js';
+import UserList from './user-list.js';
 import Validate from './validate.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
@@ -37,6 +49,14 @@ export const COMMANDS: Record<string, Command.Class> = {
   logs: Logs,
   metrics: Metrics,
   offer: Offer,
+  project: Project,
+  'project:add': ProjectAdd,
+  'project:create': ProjectCreate,
+  'project:delete': ProjectDelete,
+  'project:list': ProjectList,
+  'project:member:add': ProjectMemberAdd,
+  'project:member:remove': ProjectMemberRemove,
+  'project:set-default': ProjectSetDefault,
   ps: Ps,
   run: Run,
   secret: Secret,
@@ -47,5 +67,9 @@ export const COMMANDS: Record<string, Command.Class> = {
   server: Server,
   'server:migrate': ServerMigrate,
   stop: Stop,
+  user: User,
+  'user:create': UserCreate,
+  'user:delete': UserDelete,
+  'user:list': UserList,
   validate: Validate,
 };

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { once } from 'node:events';
 import { connectDaemon, parseSince } from '../core/client/index.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class Logs extends BaseCommand {
   static override summary = "Show a run's logs.";
@@ -9,6 +9,7 @@ export default class Logs extends BaseCommand {
   static override examples = ['dstack logs my-service', 'dstack logs my-service --replica 1 -f --since 10m'];
   static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
   static override flags = {
+    project: projectFlag,
     replica: Flags.integer({ min: 0, default: 0, description: 'The replica number.' }),
     follow: Flags.boolean({ char: 'f', description: 'Keep printing new lines until Ctrl+C or the replica ends.' }),
     since: Flags.string({ description: 'Only logs newer than a duration (10m, 2h) or an RFC 3339 time.' }),

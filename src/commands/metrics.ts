@@ -4,7 +4,7 @@ import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
 import { hasRunningReplica, renderMetricsTable } from '../ui/metrics-table.js';
 import { refreshUntilInterrupted } from './watch.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 /** Between refreshes of `-w`; each fetch itself takes about a second (the agents sample CPU over one). */
 const WATCH_INTERVAL_MS = 2000;
@@ -16,6 +16,7 @@ export default class Metrics extends BaseCommand {
   static override examples = ['dstack metrics my-service', 'dstack metrics my-service -w', 'dstack metrics my-service --json'];
   static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
   static override flags = {
+    project: projectFlag,
     watch: Flags.boolean({ char: 'w', description: 'Refresh every 2 seconds (needs a terminal).' }),
     json: Flags.boolean({ description: 'Print RunMetrics as JSON (cpu.percent: 100 = one core; cpu.cores: its allowance).' }),
   };

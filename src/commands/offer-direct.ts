@@ -7,6 +7,7 @@
  */
 import type { OffersResponse } from '../core/api.js';
 import { directOffers } from '../core/catalog/direct.js';
+import { plainLocalProject } from '../core/client/plain-local.js';
 import type { OfferQueryInput, SpotPolicy } from '../core/catalog/offer-query.js';
 import { colorEnabled, createPainter, type Painter } from '../ui/colors.js';
 import { renderOffersTable } from '../ui/offers-table.js';
@@ -107,7 +108,8 @@ export interface DirectIo {
 /** Prints the answer and returns true when catalogs alone answer this command line; otherwise prints nothing. */
 export async function offerWithoutDaemon(argv: readonly string[], io: DirectIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<boolean> {
   const args = parseDirectOfferArgv(argv);
-  if (!args) return false;
+  // The local catalogs answer for the local default project only; a remote one's server answers (offer.ts).
+  if (!args || !plainLocalProject(io.env)) return false;
   let answer: OffersResponse | undefined;
   try {
     answer = await directOffers(args.input, io.env);

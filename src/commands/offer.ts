@@ -3,7 +3,8 @@ import type { OffersResponse } from '../core/api.js';
 import { directOffers } from '../core/catalog/direct.js';
 import type { OfferQueryInput, SpotPolicy } from '../core/catalog/offer-query.js';
 import { connectDaemon } from '../core/client/index.js';
-import { BaseCommand } from './base.js';
+import { plainLocalProject } from '../core/client/plain-local.js';
+import { BaseCommand, projectFlag } from './base.js';
 import { offersOutput, parseMaxPrice, TABLE_MAX_OFFERS } from './offer-direct.js';
 
 const SPOT_FLAGS = { spot: 'spot', 'on-demand': 'on-demand', 'spot-auto': 'auto' } as const satisfies Record<string, SpotPolicy>;
@@ -32,6 +33,7 @@ export default class Offer extends BaseCommand {
     'dstack offer --cpu 4.. --memory 16GB.. --region us-east-1 --region us-west-2',
   ];
   static override flags = {
+    project: projectFlag,
     gpu: Flags.string({ description: 'GPU requirement, e.g. 24GB.., A100:2, H100:80GB:8.' }),
     cpu: Flags.string({ description: 'CPU requirement, e.g. 4.. or 2..8.' }),
     memory: Flags.string({ description: 'Memory requirement, e.g. 16GB.. .' }),
@@ -64,7 +66,7 @@ export default class Offer extends BaseCommand {
       ...(max !== undefined ? { maxOffers: max } : {}),
     };
     // Clouds named with --backend are listed from their catalogs here; the daemon is asked only for what it has.
-    const answer = (await directOffers(input, this.io.env)) ?? (await this.fromDaemon(input));
+    const answer = (plainLocalProject(this.io.env) ? await directOffers(input, this.io.env) : undefined) ?? (await this.fromDaemon(input));
     const out = offersOutput(answer, { json: flags.json, max, painter: this.painter(), width: this.io.stdout.columns });
     for (const note of out.notes) this.note(note);
     if (out.json) this.printJson(out.json);

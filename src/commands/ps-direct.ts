@@ -1,7 +1,7 @@
 /**
  * `dstack ps` without oclif, for src/main.ts: loading oclif and the command group costs more than asking the daemon
  * (issue 15: `ps --json` ≤ 2x `node -e 0`, the table ≤ 2.5x). As in validate-direct.ts, only plainly written
- * command lines are taken (`--json`, `-a`/`--all`, `-v`/`--verbose`, each once); anything else (-w, -n, --help, a
+ * command lines are taken (`--json`, `-a`/`--all`, `-v`/`--verbose`, `--project NAME`, each once); anything else (-w, -n, --help, a
  * combined or unknown flag) and any error returns undefined before printing, and the oclif command (ps.ts) runs
  * from scratch, reporting the error as every command does. Both print through `psOutput`, so their output is the same.
  */
@@ -18,6 +18,8 @@ export interface PsArgs {
   all: boolean;
   json: boolean;
   verbose: boolean;
+  /** `--project NAME`: connectDaemon resolves it (a remote project never starts the local daemon). */
+  project?: string;
 }
 
 /** What `dstack ps` writes to stdout for these runs (the JSON document or the table), newline-terminated. */
@@ -26,13 +28,20 @@ export function psOutput(runs: RunView[], o: { json: boolean; verbose: boolean; 
   return `${renderRunsTable(runs, { now: o.now, verbose: o.verbose, painter: o.painter, ...(o.width !== undefined ? { width: o.width } : {}) })}\n`;
 }
 
-const FLAGS: Record<string, keyof PsArgs> = { '--json': 'json', '-a': 'all', '--all': 'all', '-v': 'verbose', '--verbose': 'verbose' };
+const FLAGS: Record<string, 'all' | 'json' | 'verbose'> = { '--json': 'json', '-a': 'all', '--all': 'all', '-v': 'verbose', '--verbose': 'verbose' };
 
 /** The flags of a plainly written `dstack ps` command line (after `ps`), or undefined to leave it to oclif. */
 export function parseDirectPsArgv(argv: readonly string[]): PsArgs | undefined {
   const args: PsArgs = { all: false, json: false, verbose: false };
   const seen = new Set<string>();
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--project' || arg.startsWith('--project=')) {
+      const value = arg === '--project' ? argv[++i] : arg.slice('--project='.length);
+      if (args.project !== undefined || value === undefined || value === '' || value.startsWith('-')) return undefined;
+      args.project = value;
+      continue;
+    }
     const flag = FLAGS[arg];
     // oclif refuses a boolean flag given twice (`-a --all` too), so a repeat is its to report.
     if (flag === undefined || seen.has(flag)) return undefined;
@@ -50,7 +59,7 @@ export async function psWithoutOclif(argv: readonly string[], io: Pick<CommandIo
   zodConfig({ jitless: true });
   let runs: RunView[];
   try {
-    const client = await connectDaemon({ env: io.env });
+    const client = await connectDaemon({ env: io.env, ...(args.project !== undefined ? { project: args.project } : {}) });
     try {
       runs = await client.listRuns(args.all);
     } finally {

@@ -3,7 +3,7 @@ import type { RunView } from '../core/api.js';
 import { connectDaemon, type DaemonClient } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
 import { refreshUntilInterrupted } from './watch.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 import { psOutput } from './ps-direct.js';
 
 export default class Ps extends BaseCommand {
@@ -11,6 +11,7 @@ export default class Ps extends BaseCommand {
   static override description = 'Shows active runs (or the last finished one). With -v: resources, probes, errors, replicas, RPS and the model.';
   static override examples = ['dstack ps', 'dstack ps -a -v', 'dstack ps -w', 'dstack ps --json'];
   static override flags = {
+    project: projectFlag,
     all: Flags.boolean({ char: 'a', description: 'Show finished runs too.' }),
     watch: Flags.boolean({ char: 'w', description: 'Refresh every 2 seconds (needs a terminal).' }),
     last: Flags.integer({ char: 'n', min: 1, description: 'Show only the last N runs (implies -a).' }),

@@ -2,14 +2,14 @@
 import { Args, Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class SecretDelete extends BaseCommand {
   static override summary = 'Delete a secret.';
   static override description = 'Running replicas keep the value they started with; replicas that start later and reference it fail, naming it.';
   static override examples = ['dstack secret delete hf_token', 'dstack secret delete hf_token -y'];
   static override args = { name: Args.string({ required: true, description: 'The secret name.' }) };
-  static override flags = { yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }) };
+  static override flags = { project: projectFlag, yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }) };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SecretDelete);

@@ -5,14 +5,14 @@
 import { Args, Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
 import { renderTable } from '../ui/table.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class SecretGet extends BaseCommand {
   static override summary = 'Show the value of a secret.';
   static override description = 'Prints the value on standard output; `dstack secret list` shows names only.';
   static override examples = ['dstack secret get hf_token', 'dstack secret get hf_token --json'];
   static override args = { name: Args.string({ required: true, description: 'The secret name.' }) };
-  static override flags = { json: Flags.boolean({ description: 'Print {name, value, createdAt, updatedAt} as JSON.' }) };
+  static override flags = { project: projectFlag, json: Flags.boolean({ description: 'Print {name, value, createdAt, updatedAt} as JSON.' }) };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SecretGet);

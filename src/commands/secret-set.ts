@@ -7,7 +7,7 @@ import { connectDaemon } from '../core/client/index.js';
 import { UserError } from '../core/errors.js';
 import { isReferenceName } from '../core/secrets/interpolate.js';
 import { checkSecretName, checkSecretValue } from '../core/secrets/names.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 import { readSecretFile, readSecretStdin } from './secret-input.js';
 
 export default class SecretSet extends BaseCommand {
@@ -22,6 +22,7 @@ export default class SecretSet extends BaseCommand {
     value: Args.string({ description: 'The value (better: -f FILE or standard input).' }),
   };
   static override flags = {
+    project: projectFlag,
     file: Flags.string({ char: 'f', description: 'Read the value from this file.' }),
   };
 

@@ -7,7 +7,7 @@ import type { SecretView } from '../core/api.js';
 import { connectDaemon } from '../core/client/index.js';
 import { renderTable } from '../ui/table.js';
 import { formatAgo } from '../ui/time.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class Secret extends BaseCommand {
   static override summary = 'List the project\'s secrets (names only).';
@@ -16,6 +16,7 @@ export default class Secret extends BaseCommand {
     'and the run keeps the reference. Manage them with `dstack secret set`, `get` and `delete`.';
   static override examples = ['dstack secret', 'dstack secret list --json'];
   static override flags = {
+    project: projectFlag,
     json: Flags.boolean({ description: 'Print {secrets: [{name, createdAt, updatedAt}]} as JSON (never values).' }),
   };
 

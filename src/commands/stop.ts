@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { connectDaemon } from '../core/client/index.js';
 import { isRunFinished } from '../core/reconcile/run-status.js';
-import { BaseCommand } from './base.js';
+import { BaseCommand, projectFlag } from './base.js';
 
 export default class Stop extends BaseCommand {
   static override summary = 'Stop a run.';
@@ -9,6 +9,7 @@ export default class Stop extends BaseCommand {
   static override examples = ['dstack stop my-service', 'dstack stop my-service -y -x', 'dstack stop my-service -y --json'];
   static override args = { name: Args.string({ required: true, description: 'The run name.' }) };
   static override flags = {
+    project: projectFlag,
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }),
     abort: Flags.boolean({ char: 'x', description: 'Kill the replicas without a graceful stop.' }),
     json: Flags.boolean({ description: 'Print the stopped run (RunView) as JSON; errors as {error: {code, message, hint}}.' }),

@@ -29,6 +29,17 @@
  *   GET  /api/secrets/:name                   → SecretValue (the one answer with a value: `dstack secret get`)
  *   PUT  /api/secrets/:name {value}           → SetSecretResult (created or replaced; 400 INVALID_SECRET_NAME)
  *   DELETE /api/secrets/:name                 → SecretView (404 SECRET_NOT_FOUND)
+ *   GET  /api/me                              → MeView (src/core/auth/api.ts, as the next routes' bodies)
+ *   GET  /api/users                           → {users: UserView[]} (global admin only, as the next two)
+ *   POST /api/users  CreateUserRequest        → CreateUserResult (the token, this once only; 409 ALREADY_EXISTS)
+ *   DELETE /api/users/:name                   → UserView (404 USER_NOT_FOUND; not oneself)
+ *   GET  /api/projects                        → {projects: ProjectView[]} (the caller's; all for a global admin)
+ *   POST /api/projects CreateProjectRequest   → ProjectView (any user, who becomes its admin)
+ *   GET  /api/projects/:p                     → ProjectView (404 PROJECT_NOT_FOUND, 403 FORBIDDEN)
+ *   DELETE /api/projects/:p                   → ProjectView (project admin; 409 while runs or fleets are active)
+ *   GET  /api/projects/:p/members             → {members: ProjectMember[]}
+ *   POST /api/projects/:p/members AddMemberRequest → ProjectView (adds, or changes the role; manager or admin)
+ *   DELETE /api/projects/:p/members/:user     → ProjectView (never the last admin)
  */
 import { z } from 'zod';
 import { ReplicaMetrics } from './model/agent-api.js';
@@ -259,6 +270,7 @@ export type RunMetrics = z.infer<typeof RunMetrics>;
 
 export * from './offers-api.js';
 export * from './secrets/api.js';
+export * from './auth/api.js';
 
 /** The paths the web dashboard answers (src/daemon/api/dashboard.ts); anything else stays the proxy's 404. */
 export function isDashboardPath(path: string): boolean {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SERVER_PORT } from '../core/api.js';
-import { loadOrCreateHomeConfig, proxyWorkerCount, type HomeConfig } from '../core/home/config-file.js';
+import { loadOrCreateHomeConfig, localServerConfig, proxyWorkerCount, type HomeConfig } from '../core/home/config-file.js';
 import { selfArgv } from '../core/client/auto-start.js';
 import { ROLES } from '../core/client/roles.js';
 import { resolveHome } from '../core/home/paths.js';
@@ -17,7 +17,9 @@ import { DSTACK_VERSION } from '../backends/version.js';
 import { RateLimiter } from '../proxy/routing/rate-limiter.js';
 import { ServiceStats } from '../proxy/stats/service-stats.js';
 import { assembleControlPlane, type ControlPlaneSettings } from './assemble/control-plane.js';
-import { assembleDataPlane, makeOnColdStart, projectTokens } from './assemble/data-plane.js';
+import { assembleDataPlane, makeOnColdStart } from './assemble/data-plane.js';
+import { allAcceptedDigests } from './assemble/proxy-tokens.js';
+import { ensureAccounts } from './accounts/bootstrap.js';
 import { startProxyWorkers, type ProxyWorkers } from './assemble/proxy-workers.js';
 import { StateModelRegistry } from './runs/model-registry.js';
 import { removeDaemonInfo, writeDaemonInfo } from './process/daemon-file.js';
@@ -64,7 +66,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const clock = options.clock ?? Date.now;
   const paths = resolveHome(options.home ? { ...env, DSTACK_HOME: options.home } : env);
   await mkdir(paths.serverDir, { recursive: true, mode: 0o700 });
-  let home: HomeConfig = await loadOrCreateHomeConfig(paths.configFile);
+  let home: HomeConfig = localServerConfig(await loadOrCreateHomeConfig(paths.configFile));
   // Flag, then env, then config.yml's `server`, then the default.
   const host = options.host ?? (env.DSTACK_SERVER_HOST || home.server.host || '127.0.0.1');
   const port = options.port ?? serverPortFromEnv(env) ?? home.server.port ?? DEFAULT_SERVER_PORT;
@@ -97,14 +99,15 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
     };
     const { store, secrets: secretStore, where } = await openState({ paths, env, configured: home.server.database, clock, log, lifetime, onLockLost });
     runSecrets = () => [...secretStore.allValues(), ...store.runs().flatMap(secretValuesOf)];
-    home = await loadOrCreateHomeConfig(paths.configFile);
+    home = localServerConfig(await loadOrCreateHomeConfig(paths.configFile));
+    ensureAccounts(store, home, clock);
 
     const startedAt = clock();
     const stats = new ServiceStats({ clock });
     const limiter = new RateLimiter();
     let url = '';
     const plane = assembleControlPlane({ store, secrets: secretStore, home, paths, env, clock, log, lifetime, stats, limiter, baseUrl: () => url, settings: options });
-    const server = assembleDataPlane({ plane, store, home: () => home, homeDir: paths.home, stats, limiter, clock, log, startedAt });
+    const server = assembleDataPlane({ plane, store, home: () => home, homeDir: paths.home, stats, limiter, clock, log, startedAt, lifetime });
 
     // Fleet hosts are known to the SSH backend before the reconciler reconnects to their agents.
     // Cloud instances resume after a sweep of what a crash left tagged in the cloud (in the background).
@@ -139,8 +142,8 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<Daemon> {
         env,
         plane: server,
         routes: plane.routes,
-        tokens: () => projectTokens(home),
-        models: () => home.projects.flatMap((p) => registry.list(p.name)),
+        digests: allAcceptedDigests(() => home, store),
+        models: () => plane.scopes.all().flatMap((s) => registry.list(s.project)),
         stats,
         onColdStart: makeOnColdStart(plane, store),
         hold: {},

@@ -23,6 +23,11 @@ export interface Api {
   views<T>(path: string, signal: AbortSignal): AsyncGenerator<T>;
   /** A plain-text stream (logs), chunk by chunk. */
   text(path: string, signal: AbortSignal): AsyncGenerator<string>;
+  /**
+   * fetch with the token and nothing else: for the model endpoint, whose errors are OpenAI's shape and whose 401
+   * (not a member of that project) does not mean the control API token is wrong.
+   */
+  raw(path: string, init?: RequestInit): Promise<Response>;
 }
 
 async function failure(res: Response): Promise<ApiError> {
@@ -31,7 +36,7 @@ async function failure(res: Response): Promise<ApiError> {
 }
 
 /** EventSource cannot send an Authorization header, so streams are read with fetch and a ReadableStream. */
-async function* chunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* chunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
   try {
     for (;;) {
@@ -60,6 +65,7 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
       if (!res.body) return;
       for await (const e of parseSse(chunks(res.body))) yield JSON.parse(e.data);
     },
+    raw: (path, init = {}) => fetch(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, cache: 'no-store' }),
     async *text(path, signal) {
       const res = await call(path, { signal });
       if (!res.body) return;

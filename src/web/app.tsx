@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApi } from './api.js';
 import { FleetsPage } from './pages/fleets.js';
 import { LoginPage } from './pages/login.js';
+import { ModelsPage } from './pages/models.js';
 import { OffersPage } from './pages/offers.js';
 import { RunPage } from './pages/run.js';
 import { RunsPage } from './pages/runs.js';
@@ -27,6 +28,8 @@ function Page({ route, api }: { route: Route; api: ReturnType<typeof createApi> 
   switch (route.page) {
     case 'run':
       return <RunPage key={route.name} api={api} name={route.name} />;
+    case 'models':
+      return <ModelsPage api={api} model={route.model} />;
     case 'fleets':
       return <FleetsPage api={api} />;
     case 'offers':
@@ -68,6 +71,7 @@ export function App() {
   const section = sectionOf(route);
   const nav: [Route, string][] = [
     [{ page: 'runs' }, 'Runs'],
+    [{ page: 'models' }, 'Models'],
     [{ page: 'fleets' }, 'Fleets'],
     [{ page: 'offers' }, 'Offers'],
   ];

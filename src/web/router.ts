@@ -1,28 +1,46 @@
 /**
  * Hash routes, so every page is a URL to bookmark and the daemon serves one index.html:
- * `#/runs`, `#/runs/<name>`, `#/fleets`, `#/offers`. Anything else is the runs page.
+ * `#/runs`, `#/runs/<name>`, `#/models`, `#/models/<model>` (its playground), `#/fleets`, `#/offers`. Anything else
+ * is the runs page.
  */
-export type Route = { page: 'runs' } | { page: 'run'; name: string } | { page: 'fleets' } | { page: 'offers' };
+export type Route =
+  | { page: 'runs' }
+  | { page: 'run'; name: string }
+  | { page: 'models'; model?: string }
+  | { page: 'fleets' }
+  | { page: 'offers' };
+
+const decode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '').replace(/\/+$/, '');
   const parts = path.split('/').filter((p) => p !== '');
   if (parts[0] === 'runs' && parts.length === 2) {
-    try {
-      return { page: 'run', name: decodeURIComponent(parts[1]!) };
-    } catch {
-      return { page: 'runs' };
-    }
+    const name = decode(parts[1]!);
+    return name === undefined ? { page: 'runs' } : { page: 'run', name };
+  }
+  // Model names have slashes (`org/model`): everything after `models/` is the name.
+  if (parts[0] === 'models') {
+    const model = parts.length > 1 ? decode(parts.slice(1).join('/')) : undefined;
+    return model === undefined ? { page: 'models' } : { page: 'models', model };
   }
   if (parts.length === 1 && (parts[0] === 'fleets' || parts[0] === 'offers')) return { page: parts[0] };
   return { page: 'runs' };
 }
 
 export function hrefOf(route: Route): string {
-  return route.page === 'run' ? `#/runs/${encodeURIComponent(route.name)}` : `#/${route.page}`;
+  if (route.page === 'run') return `#/runs/${encodeURIComponent(route.name)}`;
+  if (route.page === 'models' && route.model !== undefined) return `#/models/${route.model.split('/').map(encodeURIComponent).join('/')}`;
+  return `#/${route.page}`;
 }
 
 /** The navigation entry a route belongs to (a run's page is under Runs). */
-export function sectionOf(route: Route): 'runs' | 'fleets' | 'offers' {
+export function sectionOf(route: Route): 'runs' | 'models' | 'fleets' | 'offers' {
   return route.page === 'run' ? 'runs' : route.page;
 }

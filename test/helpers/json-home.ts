@@ -68,5 +68,5 @@ export async function writeJsonHome(home: string, secretValues: [string, string,
     const { secret } = await secretStore.set(project, name, value);
     secrets.push({ project, name, value, createdAt: secret.createdAt, updatedAt: secret.updatedAt });
   }
-  return { serverDir, stateFile, secretsFile: secretsFileIn(serverDir), state: { version: 1, runs, instances, fleets }, secrets };
+  return { serverDir, stateFile, secretsFile: secretsFileIn(serverDir), state: { version: 1, runs, instances, fleets, users: [], projects: [] }, secrets };
 }

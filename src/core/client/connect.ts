@@ -16,11 +16,15 @@ import { spawnDetachedDaemon, type SpawnDaemon } from './auto-start.js';
 import { takeEarlyDaemon } from './early-start.js';
 import { DaemonClient } from './daemon-client.js';
 import { probeHealth, sameHome, type Probe } from './health.js';
+import { projectTarget } from './project-target.js';
+import { connectRemote } from './remote.js';
 import { pinnedTrust, type DaemonTls } from './tls-trust.js';
 import { Transport } from './transport.js';
 
 export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
+  /** The project (`--project`); default env DSTACK_PROJECT, then config.yml's `default_project` (project-target.ts). */
+  project?: string;
   /** Start a daemon when none answers (default true). */
   autoStart?: boolean;
   startTimeoutMs?: number;
@@ -37,6 +41,9 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
   const env = opts.env ?? process.env;
   const paths = resolveHome(env);
   const config = await loadOrCreateHomeConfig(paths.configFile);
+  const target = projectTarget(config, opts.project ?? env.DSTACK_PROJECT);
+  // A project on another server never starts (or even looks for) the local daemon.
+  if (target.kind === 'remote') return connectRemote(target);
   const logFile = daemonLogFile(paths);
   // A daemon configured for TLS (env or config.yml, as `dstack server` reads them) is looked for over https.
   const certFile = env.DSTACK_SERVER_TLS_CERT ? resolve(env.DSTACK_SERVER_TLS_CERT) : config.server.tls_cert ? resolve(paths.home, config.server.tls_cert) : undefined;
@@ -44,7 +51,7 @@ export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonCl
     origin: daemonUrl(env.DSTACK_SERVER_HOST || config.server.host, serverPortFromEnv(env) ?? config.server.port ?? DEFAULT_SERVER_PORT, certFile ? 'https' : 'http'),
     ...(certFile ? { certFile } : {}),
   };
-  const client = (found: Found) => new DaemonClient(new Transport({ origin: found.origin, token: config.token, logFile, ...(found.tls ? { tls: found.tls } : {}) }), found.probe.health);
+  const client = (found: Found) => new DaemonClient(new Transport({ origin: found.origin, token: config.token, logFile, ...(found.tls ? { tls: found.tls } : {}) }), found.probe.health, target.project);
 
   const found = await findDaemon(paths, configured);
   if (isFound(found)) return client(found);

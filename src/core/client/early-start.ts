@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveHome } from '../home/paths.js';
 import { spawnDetachedDaemon, type SpawnedDaemon } from './auto-start.js';
+import { namesOtherServers } from './plain-local.js';
 
 /** First words of commands that talk to the daemon whatever their arguments (apply may stop at a bad file first). */
 const NEEDS_DAEMON = new Set(['ps', 'stop', 'logs', 'fleet', 'metrics', 'attach', 'secret']);
@@ -39,6 +40,8 @@ export function startDaemonEarly(argv: readonly string[], env: NodeJS.ProcessEnv
   const paths = resolveHome(env);
   // A first run creates config.yml (and its token) on the normal path; a daemon that may still be alive is asked there.
   if (!existsSync(paths.configFile)) return;
+  // Which project is meant (maybe one on another server) only the parsed config says: the normal path decides.
+  if (argv.some((a) => a === '--project' || a.startsWith('--project=')) || env.DSTACK_PROJECT || namesOtherServers(paths.configFile)) return;
   const pid = recordedPid(paths.daemonFile);
   if (pid !== undefined && alive(pid)) return;
   try {

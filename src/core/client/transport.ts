@@ -5,7 +5,7 @@
  * JSON requests use node:http and only streams load undici: undici's parser is WebAssembly, whose background
  * compilation a short command such as `dstack ps` waits for at exit (~300 ms, issue 15).
  */
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Agent, Dispatcher } from 'undici';
 import { DstackError, InternalError, UserError, fromWire } from '../errors.js';
 import { isTlsError, keepAliveAgent, requestTo, type DaemonTls } from './tls-trust.js';
@@ -18,6 +18,8 @@ export interface TransportOptions {
   token: string;
   /** Shown in connection errors. */
   logFile?: string;
+  /** A server of another machine (`dstack project add`): connection errors name it, not a local daemon to start. */
+  remote?: { project: string };
 }
 
 export interface StreamResponse {
@@ -38,6 +40,12 @@ export function mapTransportError(e: unknown, opts: TransportOptions, streaming:
   if (e instanceof DstackError) return e;
   const code = (e as { code?: unknown }).code;
   const where = opts.logFile ? ` See ${opts.logFile}.` : '';
+  if (typeof code === 'string' && REFUSED.has(code) && !streaming && opts.remote) {
+    return new UserError('DAEMON_UNREACHABLE', `No dstack server answers at ${opts.origin} (project ${opts.remote.project})`, {
+      cause: e,
+      hint: 'Check that the server is up and the URL is right (`dstack project list`).',
+    });
+  }
   if (typeof code === 'string' && REFUSED.has(code) && !streaming) {
     return new UserError('DAEMON_UNREACHABLE', `No dstack daemon answers at ${opts.origin}`, {
       cause: e,
@@ -104,6 +112,23 @@ export class Transport {
     return { status: res.statusCode, headers: res.headers, body };
   }
 
+  /** The status of a HEAD request (200/404 answers; other errors are typed as for `json`). */
+  async head(path: string): Promise<number> {
+    const res = await this.#send('HEAD', path, {}, (req) => req.end());
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status >= 400 && status !== 404) throw fromWire(undefined, status);
+    return status;
+  }
+
+  /** PUT of `size` raw bytes from `body`; the JSON answer as for `json`. */
+  async putBytes<T>(path: string, body: NodeJS.ReadableStream, size: number): Promise<T> {
+    const res = await this.#send('PUT', path, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, (req) => void body.pipe(req));
+    const parsed = parseJson(await readText(res).catch((e: unknown) => Promise.reject(mapTransportError(e, this.opts, true))));
+    if ((res.statusCode ?? 0) >= 400) throw fromWire(parsed, res.statusCode ?? 0);
+    return parsed as T;
+  }
+
   async close(): Promise<void> {
     this.#http.destroy();
     await this.#agent?.close();
@@ -111,13 +136,17 @@ export class Transport {
 
   #sendJson(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    return this.#send(method, path, payload === undefined ? {} : { 'content-type': 'application/json' }, (req) => req.end(payload), signal);
+  }
+
+  #send(method: string, path: string, headers: Record<string, string>, write: (req: ClientRequest) => void, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = requestTo(
         `${this.opts.origin}${path}`,
         {
           method,
           agent: this.#http,
-          headers: { authorization: `Bearer ${this.opts.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: { authorization: `Bearer ${this.opts.token}`, ...headers },
           ...(signal ? { signal } : {}),
         },
         this.opts.tls,
@@ -133,7 +162,7 @@ export class Transport {
       req.on('error', (e) => {
         if (!answered) reject(mapTransportError(e, this.opts, false));
       });
-      req.end(payload);
+      write(req);
     });
   }
 

@@ -14,10 +14,17 @@ import { BackendConfig } from './backends-config.js';
 export const ProjectEntry = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,49}$/),
   /** Tokens of the project's members: any of them authenticates proxy requests to the project's services. */
-  tokens: z.array(z.string().min(16)),
+  tokens: z.array(z.string().min(16)).default([]),
   /** Cloud backends (backends-config.ts); none = the local machine and SSH fleets only. */
   backends: z.array(BackendConfig).default([]),
+  /** A project on another dstack server (`dstack project add`): its URL; absent = a project of the local daemon. */
+  url: z.string().url().optional(),
+  /** The user's token on that server (with `url`). */
+  token: z.string().min(1).optional(),
+  /** Whose token it is, as the server answered `GET /api/me` when the project was added (shown by `project list`). */
+  user: z.string().optional(),
 });
+export type ProjectEntry = z.infer<typeof ProjectEntry>;
 
 const ProxyWorkers = z.union([z.number().int().min(1).max(256), z.literal('auto')]);
 
@@ -74,6 +81,19 @@ export function defaultHomeConfig(user = process.env.USER ?? 'admin'): HomeConfi
     server: { host: '127.0.0.1', port: 3000 },
     projects: [{ name: 'main', tokens: [], backends: [] }],
   };
+}
+
+/**
+ * What the local daemon serves: config.yml without the projects of other servers (entries with `url`). When
+ * `default_project` names one of those (the CLI's default after `dstack project set-default`), the daemon's
+ * default is its first own project, so its unprefixed routes keep a project to go to.
+ */
+export function localServerConfig(config: HomeConfig): HomeConfig {
+  const own = config.projects.filter((p) => p.url === undefined);
+  const projects = own.length > 0 ? own : [{ name: 'main', tokens: [], backends: [] }];
+  const remoteDefault = config.projects.some((p) => p.url !== undefined && p.name === config.default_project);
+  const defaultProject = remoteDefault ? projects[0]!.name : config.default_project;
+  return { ...config, default_project: defaultProject, projects };
 }
 
 /**

@@ -8,6 +8,9 @@ import { JobStatus, RunStatus, InstanceStatus, RepoInfo } from '../api.js';
 import { HostInfo, ReplicaSpec } from '../model/agent-api.js';
 import { Json } from '../model/json.js';
 import type { ServiceConfig } from '../model/service.js';
+import { GlobalRole, ProjectMember } from '../auth/roles.js';
+
+export { GlobalRole, ProjectMember, ProjectRole } from '../auth/roles.js';
 
 export const STATE_VERSION = 1;
 
@@ -212,6 +215,8 @@ export type CloudInstanceRecord = z.infer<typeof CloudInstanceRecord>;
 export const InstanceRecord = z.object({
   name: z.string(),
   fleet: z.string().optional(),
+  /** The fleet's project; absent = the server's default project (state written before projects had fleets). */
+  project: z.string().optional(),
   backend: z.string(),
   status: InstanceStatus,
   unreachable: z.boolean().default(false),
@@ -250,14 +255,34 @@ export const FleetRecord = z.object({
 });
 export type FleetRecord = z.infer<typeof FleetRecord>;
 
+export const UserRecord = z.object({
+  name: z.string(),
+  globalRole: GlobalRole,
+  /** sha256 hex of the token: the token itself is shown once, when the user is created, and kept nowhere. */
+  tokenHash: z.string(),
+  createdAt: z.number(),
+});
+export type UserRecord = z.infer<typeof UserRecord>;
+
+export const ProjectRecord = z.object({
+  name: z.string(),
+  createdAt: z.number(),
+  createdBy: z.string(),
+  members: z.array(ProjectMember),
+});
+export type ProjectRecord = z.infer<typeof ProjectRecord>;
+
 export const State = z.object({
   version: z.literal(STATE_VERSION),
   runs: z.array(RunRecord),
   instances: z.array(InstanceRecord),
   fleets: z.array(FleetRecord),
+  // Absent in state written before users and projects existed; the daemon fills them from config.yml at start.
+  users: z.array(UserRecord).default([]),
+  projects: z.array(ProjectRecord).default([]),
 });
 export type State = z.infer<typeof State>;
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, runs: [], instances: [], fleets: [] };
+  return { version: STATE_VERSION, runs: [], instances: [], fleets: [], users: [], projects: [] };
 }

@@ -4,7 +4,7 @@
  * embedded default, src/daemon/state/json-store.ts) and a database where each record is a row updated with
  * compare-and-set, several writes together being one transaction.
  */
-import type { FleetRecord, InstanceRecord, RunRecord } from './schema.js';
+import type { FleetRecord, InstanceRecord, ProjectRecord, RunRecord, UserRecord } from './schema.js';
 
 /** Reads: the latest committed records (synchronous: the owning daemon keeps them in memory). */
 export interface StateView {
@@ -14,9 +14,13 @@ export interface StateView {
   instance(name: string): InstanceRecord | undefined;
   fleets(): readonly FleetRecord[];
   fleet(project: string, name: string): FleetRecord | undefined;
+  users(): readonly UserRecord[];
+  user(name: string): UserRecord | undefined;
+  projects(): readonly ProjectRecord[];
+  project(name: string): ProjectRecord | undefined;
 }
 
-/** Writes of whole records: insert or replace by key (run id, instance name, project + fleet name). */
+/** Writes of whole records: insert or replace by key (run id, instance name, project + fleet name, user name, project name). */
 export interface StateWriter {
   putRun(run: RunRecord): void;
   removeRun(id: string): void;
@@ -24,6 +28,10 @@ export interface StateWriter {
   removeInstance(name: string): void;
   putFleet(fleet: FleetRecord): void;
   removeFleet(project: string, name: string): void;
+  putUser(user: UserRecord): void;
+  removeUser(name: string): void;
+  putProject(project: ProjectRecord): void;
+  removeProject(name: string): void;
 }
 
 /** Returns the record's replacement; the same object (or undefined) means "no change", and nothing is written. */
@@ -34,6 +42,8 @@ export interface StateStore extends StateView, StateWriter {
   updateRun(id: string, fn: RecordUpdate<RunRecord>): RunRecord | undefined;
   updateInstance(name: string, fn: RecordUpdate<InstanceRecord>): InstanceRecord | undefined;
   updateFleet(project: string, name: string, fn: RecordUpdate<FleetRecord>): FleetRecord | undefined;
+  updateUser(name: string, fn: RecordUpdate<UserRecord>): UserRecord | undefined;
+  updateProject(name: string, fn: RecordUpdate<ProjectRecord>): ProjectRecord | undefined;
   /** Several writes as one unit (one transaction, one file write); reads inside see the writes made so far. */
   transaction<T>(fn: (tx: StateView & StateWriter) => T): T;
   /** Resolves once everything written so far is durable. */

@@ -1,6 +1,6 @@
 /**
- * The attach tunnel of the control API (src/core/api.ts): `GET /api/runs/:name/attach?replica=N&port=P` with
- * `Upgrade: dstack-attach` and the admin token answers 101 and then carries raw bytes to port P of the replica, or
+ * The attach tunnel of the control API (src/core/api.ts): `GET /api/runs/:name/attach?replica=N&port=P` (or under
+ * `/api/projects/<p>/`) with `Upgrade: dstack-attach` and the token of a member who may write there answers 101 and then carries raw bytes to port P of the replica, or
  * answers `{code, message, hint}` with the error's status and closes. The CLI opens one per local connection; the
  * daemon is the only process that reaches hosts (DESIGN.md §2).
  */
@@ -10,10 +10,11 @@ import { ATTACH_PROTOCOL } from '../../core/attach/api.js';
 import { splice } from '../../core/attach/splice.js';
 import { DstackError, InternalError, UserError } from '../../core/errors.js';
 import { openReplicaPort, type AttachDeps } from './attach-open.js';
-import { adminAuthorized } from './http.js';
+import { authorize, principalOf, splitProject, type AccessOptions } from './scope-access.js';
 
-export interface AttachUpgradeOptions extends AttachDeps {
-  adminToken: () => string;
+export interface AttachUpgradeOptions extends Omit<AttachDeps, 'findRun'> {
+  /** Whose token may open a tunnel, and to which project's runs (`findRun` looks in that project only). */
+  access: AccessOptions<Pick<AttachDeps, 'findRun'>>;
   log: (line: string) => void;
 }
 
@@ -27,15 +28,15 @@ export function createAttachUpgrade(o: AttachUpgradeOptions): UpgradeHandler {
     socket.on('error', () => socket.destroy());
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const m = ATTACH_PATH.exec(url.pathname);
+      const { project, path } = splitProject(url.pathname);
+      const m = ATTACH_PATH.exec(path);
       if (!m) throw new UserError('NOT_FOUND', `${url.pathname} has no upgrade`, { status: 404 });
-      if (!adminAuthorized(req, o.adminToken())) {
-        throw new UserError('UNAUTHORIZED', 'missing or wrong admin token', { status: 401, hint: 'The CLI reads the token from DSTACK_HOME/config.yml.' });
-      }
+      // A tunnel reaches into a replica's container: as much as changing the run, so `write`.
+      const scope = authorize(principalOf(req, o.access), project, 'write', o.access);
       if (req.headers.upgrade?.toLowerCase() !== ATTACH_PROTOCOL) {
         throw new UserError('UNSUPPORTED_UPGRADE', `attach upgrades to ${ATTACH_PROTOCOL} only`, { status: 400 });
       }
-      const target = await openReplicaPort(o, decodeURIComponent(m[1]!), intParam(url, 'replica'), intParam(url, 'port'));
+      const target = await openReplicaPort({ ...o, findRun: (name) => scope.findRun(name) }, decodeURIComponent(m[1]!), intParam(url, 'replica'), intParam(url, 'port'));
       if (socket.destroyed) return void target.destroy();
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${ATTACH_PROTOCOL}\r\n\r\n`);
       if (head.length > 0) target.write(head);

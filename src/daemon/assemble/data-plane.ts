@@ -5,7 +5,7 @@
 import type { HomeConfig } from '../../core/home/config-file.js';
 import type { StateStore } from '../../core/state/store.js';
 import { DSTACK_VERSION } from '../../backends/version.js';
-import { makeAuthenticate } from '../../proxy/http/auth.js';
+import { makeDigestAuthenticate } from '../../proxy/http/auth.js';
 import { makeForwarder } from '../../proxy/models/forward.js';
 import { createProxyServer } from '../../proxy/http/server.js';
 import { createModelsHandler } from '../../proxy/models/handler.js';
@@ -14,11 +14,18 @@ import type { ServiceStats } from '../../proxy/stats/service-stats.js';
 import { createAttachUpgrade } from '../api/attach.js';
 import { createDashboard } from '../api/dashboard.js';
 import { createMetricsHandler } from '../api/metrics.js';
-import { createControlApi } from '../api/router.js';
+import { createAccountsApi } from '../api/accounts.js';
+import { createArchivesApi } from '../api/archives.js';
+import { join } from 'node:path';
+import { createControlApi, type ControlScope } from '../api/router.js';
+import type { AccessOptions } from '../api/scope-access.js';
 import { createRunMetrics } from '../api/run-metrics.js';
+import { createRunHistory } from '../api/run-history.js';
+import type { Lifetime } from '../process/lifetime.js';
 import type { Log } from '../process/log.js';
 import { StateModelRegistry } from '../runs/model-registry.js';
 import type { ControlPlaneParts } from './control-plane.js';
+import { acceptedDigests } from './proxy-tokens.js';
 
 export interface DataPlaneDeps {
   plane: ControlPlaneParts;
@@ -31,11 +38,8 @@ export interface DataPlaneDeps {
   clock: () => number;
   log: Log;
   startedAt: number;
-}
-
-/** Member tokens by project (the admin token is one of every project's), as the proxy authenticates them. */
-export function projectTokens(home: HomeConfig): [string, string[]][] {
-  return home.projects.map((p) => [p.name, [home.token, ...p.tokens]]);
+  /** What the data plane starts (the run-history sampler) is stopped with the daemon. */
+  lifetime: Lifetime;
 }
 
 /** Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there. */
@@ -46,16 +50,39 @@ export function makeOnColdStart(plane: ControlPlaneParts, store: StateStore) {
   };
 }
 
+/** Who may reach which project's scope (router and attach): users and project records from state. */
+export function accessOptions<S>(d: Pick<DataPlaneDeps, 'plane' | 'store' | 'home'>, scope: (project: string) => S | undefined): AccessOptions<S> {
+  const { plane, store } = d;
+  return {
+    users: () => store.users(),
+    adminToken: () => d.home().token,
+    adminUser: () => d.home().user,
+    // A configured project whose record is not made yet has no members: global admins only.
+    project: (name) => store.project(name) ?? (plane.scopes.exists(name) ? { name, createdAt: 0, createdBy: d.home().user, members: [] } : undefined),
+    defaultProject: () => d.home().default_project,
+    scope: (project) => (plane.scopes.get(project) ? scope(project) : undefined),
+  };
+}
+
 export function assembleDataPlane(d: DataPlaneDeps) {
   const { plane, store, stats, clock, log } = d;
-  // Built once per loaded home config, not per request (the hot path asks on every proxied request).
-  let tokens: { home: HomeConfig; byProject: Map<string, string[]> } | undefined;
-  const authenticate = makeAuthenticate(() => {
-    const home = d.home();
-    if (tokens?.home !== home) tokens = { home, byProject: new Map(projectTokens(home)) };
-    return tokens.byProject;
-  });
+  const authenticate = makeDigestAuthenticate(acceptedDigests(d.home, store));
   const onColdStart = makeOnColdStart(plane, store);
+  const connect = (instance: string) => plane.reconciler.connect(instance);
+  const unreachable = (instance: string) => store.instance(instance)?.unreachable === true;
+  const history = createRunHistory({ runs: () => store.runs(), stats, clock });
+  d.lifetime.add(history.start());
+  const controlScope = (project: string): ControlScope | undefined => {
+    const s = plane.scopes.get(project);
+    if (!s) return undefined;
+    return {
+      control: s.control,
+      fleets: { manager: s.fleets, events: plane.fleetEvents },
+      secrets: s.secrets,
+      history: (name, url, res) => history.handle(project, name, url, res),
+      runMetrics: createRunMetrics({ findRun: (name) => s.control.findRun(name), connect, unreachable }),
+    };
+  };
   return createProxyServer({
     routes: plane.routes,
     authenticate,
@@ -64,26 +91,19 @@ export function assembleDataPlane(d: DataPlaneDeps) {
     clock,
     log: (line: string) => log(line),
     controlApi: createControlApi({
-      control: plane.control,
+      ...accessOptions(d, controlScope),
       events: plane.events,
-      fleets: { manager: plane.fleets, events: plane.fleetEvents },
-      secrets: plane.secrets,
-      adminToken: () => d.home().token,
+      archives: createArchivesApi({ archivesDir: join(d.homeDir, 'archives'), access: accessOptions(d, controlScope) }),
+      accounts: createAccountsApi({ store, saved: () => store.flush(), clock, defaultProject: () => d.home().default_project }),
       metrics: createMetricsHandler({ runs: () => store.runs(), stats, clock }),
-      runMetrics: createRunMetrics({
-        findRun: (name) => plane.control.findRun(name),
-        connect: (instance) => plane.reconciler.connect(instance),
-        unreachable: (instance) => store.instance(instance)?.unreachable === true,
-      }),
       health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - d.startedAt) / 1000, home: d.homeDir }),
       log,
       saved: () => store.flush(),
     }),
     controlUpgrade: createAttachUpgrade({
-      findRun: (name) => plane.control.findRun(name),
-      connect: (instance) => plane.reconciler.connect(instance),
-      unreachable: (instance) => store.instance(instance)?.unreachable === true,
-      adminToken: () => d.home().token,
+      access: accessOptions(d, (project) => plane.scopes.get(project)?.control),
+      connect,
+      unreachable,
       log,
     }),
     onColdStart,

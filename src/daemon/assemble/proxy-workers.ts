@@ -4,7 +4,7 @@
  * then closes its own copy, so it accepts nothing while workers live; the full data plane it keeps serves what
  * workers relay over a 0600 unix socket in the server dir (control API, attach, services they cannot serve).
  *
- * Primary → workers: the route table, tokens and models as one snapshot per change (coalesced to one message per
+ * Primary → workers: the route table, token digests and models as one snapshot per change (coalesced to one message per
  * tick; a 50 ms check catches model and token changes that do not touch routes), and drains before a replica stops.
  * Workers → primary: stats batches replayed into ServiceStats, cold-start notices, log lines. A worker that dies is
  * replaced with a handle lent by a live one (or a fresh listener when none lives); its requests still counted as in
@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ModelEntry } from '../../proxy/contracts.js';
+import { tokenDigest } from '../../proxy/http/auth.js';
 import type { ProxyServer } from '../../proxy/http/server.js';
 import type { TlsFront } from '../../proxy/http/tls-front.js';
 import type { MemoryRouteTable } from '../../proxy/routing/route-table.js';
@@ -33,7 +34,9 @@ export interface ProxyWorkersDeps {
   /** The primary's full data plane: relayed requests, and connections accepted while no worker holds the port. */
   plane: ProxyServer;
   routes: MemoryRouteTable;
-  tokens: () => [string, string[]][];
+  /** Accepted token digests by project; or plain `tokens`, digested here: workers get digests only. */
+  digests?: () => [string, string[]][];
+  tokens?: () => [string, string[]][];
   models: () => ModelEntry[];
   stats: ServiceStats;
   onColdStart: (project: string, run: string) => void;
@@ -102,13 +105,14 @@ export async function startProxyWorkers(d: ProxyWorkersDeps): Promise<ProxyWorke
   const state = (): WorkerState => {
     if (routesDirty) wireRoutes = d.routes.list().map(toWire);
     routesDirty = false;
-    return { routes: wireRoutes, tokens: d.tokens(), models: d.models() };
+    const digests = d.digests?.() ?? (d.tokens?.() ?? []).map(([p, tokens]): [string, string[]] => [p, tokens.map(tokenDigest)]);
+    return { routes: wireRoutes, digests, models: d.models() };
   };
   const flush = (): void => {
     flushQueued = false;
     const changed = routesDirty;
     const s = state();
-    const extras = JSON.stringify([s.tokens, s.models]);
+    const extras = JSON.stringify([s.digests, s.models]);
     if (!changed && extras === lastExtras) return;
     lastExtras = extras;
     for (const w of workers.values()) if (w.ready) w.child.send({ t: 'state', state: s } satisfies ToWorker);

@@ -6,7 +6,8 @@
  */
 import type { CatalogInfo, FleetApplyRequest, FleetNodesView, FleetPlan, Offer } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
-import { cloudFilters, decideSweep, diskGiB, fleetNodes, instancesToCreate, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
+import { cloudFilters, decideSweep, diskGiB, fleetNodes, instancesToCreate, liveInstances } from '../../core/fleets/cloud.js';
+import { nextProjectInstanceName } from './project-state.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { Json } from '../../core/model/json.js';
 import type { CloudFleetOffers } from '../../core/runs/offers.js';
@@ -30,6 +31,7 @@ export interface CloudFleetsOptions {
   clouds: readonly CloudFleetBackend[];
   hosts: FleetHosts;
   project: string;
+  defaultProject?: string | undefined;
   clock: () => number;
   log: (line: string) => void;
   parseFleet: (raw: unknown) => FleetConfig;
@@ -108,7 +110,7 @@ export class CloudFleets {
     const backend = count > 0 ? await this.cheapestBackend(members, config) : members[0]!.kind;
     const created: InstanceRecord[] = [];
     for (let k = 0; k < count; k++) {
-      created.push({ name: nextInstanceName(name, [...all, ...created]), fleet: name, backend, status: 'pending', unreachable: false, createdAt: now });
+      created.push({ name: nextProjectInstanceName(this.o, name, [...all, ...created]), fleet: name, backend, status: 'pending', unreachable: false, createdAt: now });
     }
     const configRaw = Json.parse(req.config);
     const fleet = this.o.store.transaction((tx) => {

@@ -5,7 +5,8 @@
  * breaks), and one the provider ended (spot interruption, terminated elsewhere) ends with the reason while its
  * replicas are replaced; ended records beyond the last few are forgotten.
  */
-import { canGrow, decideIdle, decideReplenish, fleetGives, fleetNodes, idleDurationMs, intersectRequirements, liveInstances, nextInstanceName } from '../../core/fleets/cloud.js';
+import { canGrow, decideIdle, decideReplenish, fleetGives, fleetNodes, idleDurationMs, intersectRequirements, liveInstances } from '../../core/fleets/cloud.js';
+import { nextProjectInstanceName } from './project-state.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { isRunFinished } from '../../core/reconcile/index.js';
 import { requirementsOf, type Requirements } from '../../core/runs/requirements.js';
@@ -24,7 +25,7 @@ export class CloudUpkeep {
   private readonly checking = new Set<string>();
 
   constructor(
-    private readonly o: Pick<CloudFleetsOptions, 'store' | 'clouds' | 'hosts' | 'project' | 'clock' | 'log' | 'checkEveryMs'>,
+    private readonly o: Pick<CloudFleetsOptions, 'store' | 'clouds' | 'hosts' | 'project' | 'defaultProject' | 'clock' | 'log' | 'checkEveryMs'>,
     private readonly fleets: CloudFleets,
   ) {}
 
@@ -105,7 +106,7 @@ export class CloudUpkeep {
   /** One new instance of the fleet, for a waiting replica (its requirements narrow the offers) or to keep `min`. */
   private create(fleet: string, config: FleetConfig, replica: { id: string; needs: Requirements; spot?: boolean } | undefined, now: number): void {
     const members = this.fleets.membersFor(config);
-    const name = nextInstanceName(fleet, this.o.store.instances());
+    const name = nextProjectInstanceName(this.o, fleet, this.o.store.instances());
     // The backend is chosen now (the record names it); the cheapest offer decides once several clouds are configured.
     const record: InstanceRecord = {
       ...{ name, fleet, backend: members[0]!.kind, status: 'pending', unreachable: false, createdAt: now },

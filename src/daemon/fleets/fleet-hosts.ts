@@ -14,7 +14,9 @@ import type { CloudTarget } from '../../backends/compute.js';
 import type { FleetManagerOptions } from './fleets.js';
 import { fleetTarget, instancesOf } from './fleets-state.js';
 
-export interface FleetHostsOptions extends Pick<FleetManagerOptions, 'store' | 'ssh' | 'clouds' | 'project' | 'log' | 'onCapacity' | 'onInstanceRemoved'> {
+export interface FleetHostsOptions extends Pick<FleetManagerOptions, 'store' | 'ssh' | 'clouds' | 'project' | 'busyElsewhere' | 'log' | 'onCapacity' | 'onInstanceRemoved'> {
+  /** Every project's instances: the one SSH backend keeps connections to all projects' hosts. */
+  allInstances?: () => readonly InstanceRecord[];
   /** A fleet's instances changed: notify its watchers. */
   changed: (fleet: string) => void;
   /** A cloud instance's target, made from its fleet's configuration (undefined when the fleet is gone). */
@@ -155,8 +157,11 @@ export class FleetHosts {
 
   /** The backends keep connections to joined instances and to those being provisioned or torn down, and no others. */
   syncTargets(): void {
-    const kept = this.o.store.instances().filter((i) => i.status === 'idle' || i.status === 'busy' || this.isBusy(i.name));
-    this.o.ssh.setTargets(kept.flatMap((i) => (i.target ? [fleetTarget(i.target)] : [])));
+    const keep = (i: InstanceRecord) => i.status === 'idle' || i.status === 'busy' || this.isBusy(i.name) || this.o.busyElsewhere?.(i.name) === true;
+    const everyProject = (this.o.allInstances?.() ?? this.o.store.instances()).filter(keep);
+    this.o.ssh.setTargets(everyProject.flatMap((i) => (i.target ? [fleetTarget(i.target)] : [])));
+    // Cloud backends are this project's own.
+    const kept = this.o.store.instances().filter(keep);
     for (const cloud of this.o.clouds ?? []) {
       cloud.setTargets(kept.filter((i) => !i.target && i.backend === cloud.kind).flatMap((i) => this.o.cloudTarget(i) ?? []));
     }

@@ -70,3 +70,10 @@ export function allocationsOf(runs: readonly RunRecord[], instances: readonly In
 export function busyBlocks(runs: readonly RunRecord[], instance: InstanceRecord): number {
   return allocationsOf(runs, [instance]).reduce((sum, a) => sum + a.blocks, 0);
 }
+
+export const partition = <T>(items: readonly T[], test: (t: T) => boolean): [T[], T[]] => [items.filter(test), items.filter((t) => !test(t))];
+
+export function describeLive(live: LiveReplica[]): string {
+  const runs = [...new Set(live.map((l) => l.run))];
+  return `run${runs.length > 1 ? 's' : ''} ${runs.map((r) => `\`${r}\``).join(', ')} (${live.length} replica${live.length > 1 ? 's' : ''})`;
+}

@@ -11,7 +11,6 @@ import { dirname } from 'node:path';
 import type { CatalogInfo, FleetApplyRequest, FleetPlan, FleetPlanRequest, FleetView } from '../../core/api.js';
 import { UserError } from '../../core/errors.js';
 import { diffHosts, hostKey, sshTargets, type SshTarget } from '../../core/fleets/index.js';
-import { parseConfigObject } from '../../core/config/load.js';
 import { unsupportedFields } from '../../core/config/unsupported-fields.js';
 import type { FleetConfig } from '../../core/model/fleet.js';
 import { Json } from '../../core/model/json.js';
@@ -25,7 +24,9 @@ import type { RunEvents } from '../api/events.js';
 import { CloudFleets, type CloudFleetBackend } from './cloud-fleets.js';
 import { CloudUpkeep } from './cloud-upkeep.js';
 import { FleetHosts } from './fleet-hosts.js';
-import { FLEET_DONE, fleetTarget, liveReplicasOn, type LiveReplica } from './fleets-state.js';
+import { describeLive, FLEET_DONE, fleetTarget, liveReplicasOn, partition } from './fleets-state.js';
+export { parseFleetConfig } from './fleet-config.js';
+import { instancePrefix, projectFleetState } from './project-state.js';
 import { toFleetView } from '../runs/views.js';
 
 export interface FleetManagerOptions {
@@ -42,6 +43,10 @@ export interface FleetManagerOptions {
   /** The config language's parser for a raw `type: fleet` object (throws ConfigError). */
   parseFleet: (raw: unknown) => FleetConfig;
   project: string;
+  /** The server's default project: instances without a project are its (project-state.ts); absent = `project`. */
+  defaultProject?: string;
+  /** Instances some other project's manager is provisioning or tearing down (their SSH connections are kept). */
+  busyElsewhere?: (instance: string) => boolean;
   clock: () => number;
   log: (line: string) => void;
   /** Capacity changed (a host joined or left): the reconciler places waiting replicas. */
@@ -50,15 +55,6 @@ export interface FleetManagerOptions {
   onInstanceRemoved: (instance: string, why?: string) => void;
   homeDir?: string;
   random?: () => number;
-}
-
-/** A raw `type: fleet` object through the same schema the CLI validated it with. */
-export function parseFleetConfig(raw: unknown): FleetConfig {
-  const config = parseConfigObject(raw, '<applied fleet configuration>');
-  if (config.type !== 'fleet') {
-    throw new UserError('NOT_A_FLEET', `Only \`type: fleet\` configurations can be applied as fleets (got \`${String(config.type)}\`)`);
-  }
-  return config;
 }
 
 interface PreparedFleet {
@@ -70,15 +66,17 @@ interface PreparedFleet {
   raw: unknown;
 }
 
-
 export class FleetManager {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly o: FleetManagerOptions;
   private readonly hosts: FleetHosts;
   private readonly cloud: CloudFleets;
   private readonly upkeep: CloudUpkeep;
 
-  constructor(private readonly o: FleetManagerOptions) {
-    this.hosts = new FleetHosts({ ...o, changed: (fleet) => this.changed(fleet), cloudTarget: (rec) => this.cloud.cloudTarget(rec) });
+  constructor(options: FleetManagerOptions) {
+    const o = (this.o = { ...options, store: projectFleetState(options.store, options) });
+    const hosts = { ...o, allInstances: () => options.store.instances(), changed: (fleet: string) => this.changed(fleet) };
+    this.hosts = new FleetHosts({ ...hosts, cloudTarget: (rec) => this.cloud.cloudTarget(rec) });
     const cloud = { ...o, clouds: o.clouds ?? [], hosts: this.hosts, configFile: o.configFile ?? 'config.yml' };
     this.cloud = new CloudFleets(cloud);
     this.upkeep = new CloudUpkeep(cloud, this.cloud);
@@ -112,6 +110,11 @@ export class FleetManager {
   /** An instance's agent link broke or it stopped answering: a cloud instance is asked of its provider at once. */
   checkSoon(instance: string): void {
     this.upkeep.checkSoon(instance);
+  }
+
+  /** Provisioning or tearing down `instance` now (another project's manager keeps its SSH connection meanwhile). */
+  isBusy(instance: string): boolean {
+    return this.hosts.isBusy(instance);
   }
 
   /** Cloud fleets' periodic work (growth, idle instances, provider checks): on the reconciler's ticks. */
@@ -259,6 +262,8 @@ export class FleetManager {
     const current = this.current(name);
     const live = this.instancesOf(name).filter((i) => i.status !== 'terminated' && i.status !== 'terminating' && i.target);
     const diff = diffHosts(live.map((i) => fleetTarget(i.target!)), targets);
+    // Instance names are keys across projects: new hosts get the project's prefix (kept ones have it).
+    diff.add = diff.add.map((t) => ({ ...t, instance: instancePrefix(this.o) + t.instance }));
     return { name, config, targets, current, diff, raw: req.config };
   }
 
@@ -290,11 +295,4 @@ export class FleetManager {
   private changed(fleet: string): void {
     this.o.events.notify(fleet);
   }
-}
-
-const partition = <T>(items: readonly T[], test: (t: T) => boolean): [T[], T[]] => [items.filter(test), items.filter((t) => !test(t))];
-
-function describeLive(live: LiveReplica[]): string {
-  const runs = [...new Set(live.map((l) => l.run))];
-  return `run${runs.length > 1 ? 's' : ''} ${runs.map((r) => `\`${r}\``).join(', ')} (${live.length} replica${live.length > 1 ? 's' : ''})`;
 }

@@ -11,6 +11,7 @@ import { placeReplica, type Placement } from '../../core/scheduling/index.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import { allocationsOf, fleetCapacity } from './fleets-state.js';
+import { instanceProject } from './project-state.js';
 
 /** The configuration fields placement reads from a run's normalized config. */
 export type PlacementConfig = Pick<ServiceConfig, 'resources' | 'groups' | 'backends' | 'fleets' | 'instance_types'>;
@@ -19,6 +20,8 @@ type Placed = Extract<Placement, { ok: true }>;
 
 export interface FleetPlacerOptions {
   store: StateStore;
+  /** Instances without a project belong to it; absent = every instance is a candidate (one project). */
+  defaultProject?: string;
   updateReplica: (id: string, fn: (r: ReplicaRecord) => ReplicaRecord) => boolean;
 }
 
@@ -39,7 +42,9 @@ export class FleetPlacer {
       });
     }
     const config: PlacementConfig = run.config;
-    const instances = this.o.store.instances();
+    // A run goes to its own project's fleets only (issue 17: fleets belong to a project).
+    const d = this.o.defaultProject;
+    const instances = d === undefined ? this.o.store.instances() : this.o.store.instances().filter((i) => instanceProject(i, d) === run.project);
     const runs = this.o.store.runs();
     // A replica group with its own `resources` is placed by them (dstack: group fields override the top level).
     const group = replica.group !== undefined ? config.groups?.find((g) => g.name === replica.group) : undefined;

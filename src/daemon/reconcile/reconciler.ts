@@ -36,6 +36,8 @@ import { nodeScheduler, type Scheduler } from './scheduler.js';
 
 export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   store: StateStore;
+  /** This server's DSTACK_HOME/archives: code archives are read from there by sha256 (repo-upload.ts). */
+  archivesDir?: string;
   backend: AgentSource<C>;
   routes: RouteTable & { drain?(replicaId: string): Promise<void> };
   events: { notify(runId: string): void };
@@ -51,7 +53,9 @@ export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   /** How long an unhealthy replica may recover before it is replaced (default 180 s). */
   unhealthyGraceMs?: number;
   /** SSH fleets: whether a run with these `backends:` goes to fleet instances. Absent = no fleet support. */
-  usesFleets?: (backends: readonly string[] | undefined) => boolean;
+  usesFleets?: (backends: readonly string[] | undefined, project: string) => boolean;
+  /** Instances without a project belong to it: a run is placed on its own project's fleets only (issue 17). */
+  defaultProject?: string;
   /** How long a host may stay unreachable before its replicas fail over to other hosts (default 30 s). */
   hostLossMs?: number;
   /** An agent's event stream broke twice in a row (the fleet marks the host unreachable). */
@@ -76,10 +80,10 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
   constructor(private readonly o: ReconcilerOptions<C>) {
     const scheduler = o.scheduler ?? nodeScheduler;
     const activeShas = () => new Set(this.activeRuns().flatMap((r) => (r.repo ? [r.repo.sha256] : [])));
-    this.repoUploads = new RepoUploads({ log: o.log, activeShas, clock: o.clock });
+    this.repoUploads = new RepoUploads({ log: o.log, activeShas, clock: o.clock, ...(o.archivesDir !== undefined ? { archivesDir: o.archivesDir } : {}) });
     this.loop = new TickLoop({ scheduler, intervalMs: o.tickMs, tick: () => this.tick(), onError: (e) => o.log(`reconcile error: ${(e as Error).stack ?? e}`) });
     this.records = new ReplicaRecords({ store: o.store, events: o.events, changed: () => this.kick() });
-    const placer = new FleetPlacer({ store: o.store, updateReplica: (id, fn) => this.updateReplica(id, fn) });
+    const placer = new FleetPlacer({ store: o.store, ...(o.defaultProject ? { defaultProject: o.defaultProject } : {}), updateReplica: (id, fn) => this.updateReplica(id, fn) });
     this.agents = new AgentConnections<C>({
       backend: o.backend,
       scheduler,
@@ -210,7 +214,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
     this.carryOut(decideHostLoss({ runs: store.runs(), instances: store.instances(), now, windowMs: this.o.hostLossMs ?? 30_000 }), now);
     const effects: Effect[] = [];
     for (const run of this.activeRuns()) {
-      const target = replicaTarget(this.o.usesFleets?.(run.config.backends), { kind: this.o.backend.kind, instance: this.o.backend.instances()[0] });
+      const target = replicaTarget(this.o.usesFleets?.(run.config.backends, run.project), { kind: this.o.backend.kind, instance: this.o.backend.instances()[0] });
       const grace = this.o.unhealthyGraceMs;
       const ctx = { now, backoffBaseMs: this.o.backoffBaseMs, crashLoopLimit: this.o.crashLoopLimit, ...target, ...(grace !== undefined ? { unhealthyGraceMs: grace } : {}) };
       const stored = this.records.updateRun(

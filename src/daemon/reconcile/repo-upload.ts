@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { AgentClient } from '../../backends/agent-client.js';
 import { InternalError } from '../../core/errors.js';
 import type { RepoInfo } from '../../core/api.js';
+import { archiveFile } from '../api/archives.js';
 import type { Log } from '../process/log.js';
 
 /** The agent calls an upload makes. */
@@ -25,6 +26,11 @@ export interface RepoUploadsOptions {
   clock: () => number;
   /** Archives younger than this are never pruned (default one day). */
   keepMs?: number;
+  /**
+   * This server's DSTACK_HOME/archives: archives are read from there by sha256 (the local CLI packs into it, remote
+   * CLIs upload into it: api/archives.ts), never from the path a run's request names. Absent: `repo.archivePath`.
+   */
+  archivesDir?: string;
 }
 
 export interface UploadStats {
@@ -55,17 +61,18 @@ export class RepoUploads {
 
   private async upload(instance: string, client: ArchiveClient, repo: RepoInfo): Promise<void> {
     if (await client.hasArchive(repo.sha256)) return;
-    const size = await stat(repo.archivePath).then((s) => s.size, () => undefined);
+    const file = this.o.archivesDir !== undefined ? archiveFile(this.o.archivesDir, repo.sha256) : repo.archivePath;
+    const size = await stat(file).then((s) => s.size, () => undefined);
     if (size === undefined) {
-      throw new InternalError('REPO_ARCHIVE_MISSING', `the code archive ${repo.archivePath} is gone from this machine`, {
+      throw new InternalError('REPO_ARCHIVE_MISSING', `the code archive ${file} is gone from this machine`, {
         hint: 'Apply the configuration again: the CLI packs the folder anew.',
       });
     }
     this.o.log(`uploading code archive ${repo.sha256.slice(0, 12)} (${size} bytes) to ${instance}`);
     this.stats.puts += 1;
     this.stats.bytes += size;
-    await client.uploadArchive(repo.sha256, createReadStream(repo.archivePath), size);
-    await this.prune(path.dirname(repo.archivePath)).catch((e: unknown) => this.o.log(`archive cleanup: ${(e as Error).message}`));
+    await client.uploadArchive(repo.sha256, createReadStream(file), size);
+    await this.prune(path.dirname(file)).catch((e: unknown) => this.o.log(`archive cleanup: ${(e as Error).message}`));
   }
 
   private async prune(dir: string): Promise<void> {

@@ -59,14 +59,15 @@ export class ControlPlane {
     return toRunView(run, this.o.view);
   }
 
-  async plan(req: PlanRequest): Promise<RunPlan> {
+  /** `user`: the caller (the plan and the run name them); absent = the server's user. */
+  async plan(req: PlanRequest, user = this.o.user): Promise<RunPlan> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo, req.secretPaths);
     const offers = await this.offersFor(prepared);
     const current = activeRun(this.runsNamed(prepared.name));
     const diff = current ? diffRuns(current, prepared) : undefined;
     const plan: RunPlan = {
       project: this.o.project,
-      user: this.o.user,
+      user,
       runName: prepared.name,
       ...planSummary(prepared.config, this.o),
       offers,
@@ -90,16 +91,16 @@ export class ControlPlane {
     return loaded.filter((c): c is CatalogInfo => c !== undefined);
   }
 
-  apply(req: ApplyRequest): Promise<RunView> {
-    const next = this.queue.then(() => this.applyNow(req));
+  apply(req: ApplyRequest, user = this.o.user): Promise<RunView> {
+    const next = this.queue.then(() => this.applyNow(req, user));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async applyNow(req: ApplyRequest): Promise<RunView> {
+  private async applyNow(req: ApplyRequest, user: string): Promise<RunView> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo, req.secretPaths);
     checkOffers(await this.offersFor(prepared), prepared.config, this.onFleets(prepared));
-    const context = { project: this.o.project, user: this.o.user, now: this.o.clock(), id: randomBytes(8).toString('hex') };
+    const context = { project: this.o.project, user, now: this.o.clock(), id: randomBytes(8).toString('hex') };
     const request = { configPath: req.configPath, force: req.force };
     // The runs are read in the transaction that writes the outcome, so the outcome is decided on what it replaces.
     const outcome = this.o.store.transaction((tx) => {
@@ -114,7 +115,7 @@ export class ControlPlane {
   }
 
   list(all: boolean): RunView[] {
-    const runs = [...this.o.store.runs()].sort((a, b) => b.submittedAt - a.submittedAt);
+    const runs = this.o.store.runs().filter((r) => r.project === this.o.project).sort((a, b) => b.submittedAt - a.submittedAt);
     if (all) return runs.map((r) => this.view(r));
     const active = runs.filter((r) => !isRunFinished(r));
     return (active.length > 0 ? active : runs.slice(0, 1)).map((r) => this.view(r));

@@ -6,7 +6,7 @@
 import { readFile, rename } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/home/atomic-write.js';
-import { State, emptyState, type FleetRecord, type InstanceRecord, type RunRecord } from '../../core/state/schema.js';
+import { State, emptyState, type FleetRecord } from '../../core/state/schema.js';
 import { applyUpdate, type RecordUpdate, type StateStore, type StateView, type StateWriter } from '../../core/state/store.js';
 
 /**
@@ -67,6 +67,14 @@ function access(state: State, written: () => void): StateView & StateWriter {
     removeInstance: (name) => ((state.instances = state.instances.filter((i) => i.name !== name)), written()),
     putFleet: (fleet) => (put(state.fleets, fleetKey, fleet), written()),
     removeFleet: (project, name) => ((state.fleets = state.fleets.filter((f) => fleetKey(f) !== `${project}/${name}`)), written()),
+    users: () => state.users,
+    user: (name) => state.users.find((u) => u.name === name),
+    projects: () => state.projects,
+    project: (name) => state.projects.find((p) => p.name === name),
+    putUser: (user) => (put(state.users, (u) => u.name, user), written()),
+    removeUser: (name) => ((state.users = state.users.filter((u) => u.name !== name)), written()),
+    putProject: (project) => (put(state.projects, (p) => p.name, project), written()),
+    removeProject: (name) => ((state.projects = state.projects.filter((p) => p.name !== name)), written()),
   };
 }
 
@@ -104,15 +112,26 @@ export function createJsonStateStore(file: string, initial: State = emptyState()
     updateRun: (id, fn) => update(io.run(id), fn, io.putRun),
     updateInstance: (name, fn) => update(io.instance(name), fn, io.putInstance),
     updateFleet: (project, name, fn) => update(io.fleet(project, name), fn, io.putFleet),
+    updateUser: (name, fn) => update(io.user(name), fn, io.putUser),
+    updateProject: (name, fn) => update(io.project(name), fn, io.putProject),
     transaction(fn) {
       // A transaction works on a copy of the record lists, so a throw leaves the state as it was.
-      const draft: State = { ...state, runs: [...state.runs], instances: [...state.instances], fleets: [...state.fleets] };
+      const draft: State = {
+        ...state,
+        runs: [...state.runs],
+        instances: [...state.instances],
+        fleets: [...state.fleets],
+        users: [...state.users],
+        projects: [...state.projects],
+      };
       let touched = false;
       const result = fn(access(draft, () => (touched = true)));
       if (touched) {
         state.runs = draft.runs;
         state.instances = draft.instances;
         state.fleets = draft.fleets;
+        state.users = draft.users;
+        state.projects = draft.projects;
         written();
       }
       return result;

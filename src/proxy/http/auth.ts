@@ -1,35 +1,63 @@
 /**
- * The default `Authenticate`: a Bearer token is accepted when it equals a token of a project member. Compared as
- * sha256 digests with `timingSafeEqual` (equal lengths, so no length leak), against every member token without an
- * early exit, so the time taken does not tell how close a guess was or which token matched.
+ * The default `Authenticate`: a Bearer token is accepted for a project when its sha256 digest equals one of the
+ * project's accepted digests (its members' stored token hashes, global admins', config.yml's legacy project tokens),
+ * so the data plane, proxy workers included, never holds a plain token. Compared with `timingSafeEqual` (equal
+ * lengths, so no length leak) against every accepted digest without an early exit, so the time taken does not tell
+ * how close a guess was or which token matched.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Authenticate } from '../contracts.js';
 
-// One-shot hash: no Hash object per request (createHash().update().digest() cost three calls and a wrapper).
-const digest = (token: string): Buffer => hash('sha256', token, 'buffer');
+/** A project's accepted token digests (sha256, hex); undefined = no such project. */
+export type DigestsOf = (project: string) => readonly string[] | undefined;
 
+/** The digest a token is stored and compared as (the same as core/auth tokenHash). */
+export const tokenDigest = (token: string): string => hash('sha256', token, 'hex');
+
+const DIGEST_BYTES = 32;
+
+export function makeDigestAuthenticate(digestsOf: DigestsOf): Authenticate {
+  // Accepted digests change rarely; their bytes are cached per hex value (bounded: they are few).
+  const bytes = new Map<string, Buffer>();
+  const bytesOf = (hex: string): Buffer => {
+    let b = bytes.get(hex);
+    if (!b) {
+      if (bytes.size > 10_000) bytes.clear();
+      b = Buffer.from(hex, 'hex');
+      bytes.set(hex, b);
+    }
+    return b;
+  };
+  return (project, token) => {
+    if (!token) return false;
+    const accepted = digestsOf(project);
+    if (!accepted || accepted.length === 0) return false;
+    // One-shot hash: no Hash object per request.
+    const presented = hash('sha256', token, 'buffer');
+    let ok = false;
+    for (const hex of accepted) {
+      const b = bytesOf(hex);
+      // A malformed digest never matches and costs the same comparison.
+      const wellFormed = b.length === DIGEST_BYTES;
+      ok = (timingSafeEqual(presented, wellFormed ? b : presented) && wellFormed) || ok;
+    }
+    return ok;
+  };
+}
+
+/** Plain tokens by project (tests, benches): digested once per token value, then as above. */
 export function makeAuthenticate(tokensByProject: () => Map<string, string[]>): Authenticate {
-  // Member tokens change rarely; their digests are cached per token value (bounded: tokens are few).
-  const digests = new Map<string, Buffer>();
-  const digestOf = (token: string): Buffer => {
+  const digests = new Map<string, string>();
+  const digestOf = (token: string): string => {
     let d = digests.get(token);
-    if (!d) {
+    if (d === undefined) {
       if (digests.size > 10_000) digests.clear();
-      d = digest(token);
+      d = tokenDigest(token);
       digests.set(token, d);
     }
     return d;
   };
-  return (project, token) => {
-    if (!token) return false;
-    const members = tokensByProject().get(project);
-    if (!members || members.length === 0) return false;
-    const presented = digest(token);
-    let ok = false;
-    for (const member of members) ok = timingSafeEqual(presented, digestOf(member)) || ok;
-    return ok;
-  };
+  return makeDigestAuthenticate((project) => tokensByProject().get(project)?.map(digestOf));
 }
 
 /** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */

@@ -1,14 +1,14 @@
 /**
  * A proxy worker (`server.proxy_workers` ≥ 2): a process spawned by the daemon that serves `/proxy/services/*`,
  * WebSockets and `/proxy/models/*` on the listening socket it shares with the other workers, from a copy of the
- * primary's route table, tokens and model list that the primary pushes on every change. The control API, attach
+ * primary's route table, token digests and model list that the primary pushes on every change. The control API, attach
  * and the services it does not serve itself (rate-limited or SSH-tunnelled: protocol.ts) are relayed to the
  * primary. It loads the data plane only, and exits when the primary goes away (IPC disconnect).
  */
 import type { Server, Socket } from 'node:net';
 import type { ModelEntry, ModelRegistry } from '../contracts.js';
 import { SERVICES_PREFIX, parseServicePath } from '../http/admission.js';
-import { makeAuthenticate } from '../http/auth.js';
+import { makeDigestAuthenticate } from '../http/auth.js';
 import { createProxyServer } from '../http/server.js';
 import { createTlsFront } from '../http/tls-front.js';
 import { makeForwarder } from '../models/forward.js';
@@ -50,7 +50,7 @@ export function runProxyWorker(): void {
   process.on('disconnect', () => process.exit(0));
 
   const routes = new MemoryRouteTable();
-  let tokens = new Map<string, string[]>();
+  let digests = new Map<string, string[]>();
   let models: ModelEntry[] = [];
   let relayed = new Set<string>();
   let modelsRelayed = false;
@@ -59,7 +59,7 @@ export function runProxyWorker(): void {
   const apply = (state: WorkerState): void => {
     routes.replace(state.routes.map(fromWire));
     relayed = new Set(state.routes.filter((r) => r.relay).map((r) => `${r.project}/${r.run}`));
-    tokens = new Map(state.tokens);
+    digests = new Map(state.digests);
     models = state.models;
     modelsRelayed = models.some((m) => relayed.has(`${m.project}/${m.run}`));
   };
@@ -68,7 +68,7 @@ export function runProxyWorker(): void {
     apply(m.state);
     const stats = new BatchedStats((events) => send({ t: 'stats', events }));
     const onColdStart = (project: string, run: string): void => send({ t: 'cold', project, run });
-    const authenticate = makeAuthenticate(() => tokens);
+    const authenticate = makeDigestAuthenticate((project) => digests.get(project));
     const log = (line: string): void => send({ t: 'log', line: `proxy worker ${m.index}: ${line}` });
     const toPrimary = relayRequest(m.socketPath);
     const proxy = createProxyServer({

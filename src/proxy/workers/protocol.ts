@@ -19,8 +19,8 @@ export interface WireRoute extends Omit<ServiceRoute, 'replicas'> {
 
 export interface WorkerState {
   routes: WireRoute[];
-  /** Tokens by project, as `makeAuthenticate` wants them. */
-  tokens: [string, string[]][];
+  /** Accepted token digests by project (`makeDigestAuthenticate`): a worker never receives a plain token. */
+  digests: [string, string[]][];
   models: ModelEntry[];
 }
 

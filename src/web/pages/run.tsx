@@ -1,4 +1,7 @@
-/** Run: its replicas (status, ready, probes, placement), the events seen since the page opened, and live logs. */
+/**
+ * Run: its plots over the last hour, replicas (status, ready, probes, placement), the events seen since the page
+ * opened, and live logs.
+ */
 import { useState } from 'preact/hooks';
 import type { RunView } from '../../core/api.js';
 import { isRunFinished } from '../../core/reconcile/run-status.js';
@@ -8,6 +11,7 @@ import { currentReplicas, formatClock, formatProbes, formatReplicas, formatRps, 
 import { useViews } from '../hooks.js';
 import { changedEvents, initialEvents, type RunEvent } from '../run-events.js';
 import { LogsPanel } from './logs.js';
+import { PlotsPanel } from './plots.js';
 import { runPath } from '../paths.js';
 import { formatResources } from '../../ui/offers-table.js';
 
@@ -60,6 +64,7 @@ export function RunPage({ api, name }: { api: Api; name: string }) {
           </>
         ) : null}
       </dl>
+      <PlotsPanel api={api} run={run.name} active={isRunActive(run)} />
       <h2>Replicas</h2>
       <table>
         <thead>

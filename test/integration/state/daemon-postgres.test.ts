@@ -99,7 +99,7 @@ describe('the daemon on PostgreSQL state', () => {
     delete env.DSTACK_DATABASE_URL;
     const d = await runDaemon({ home: h, port: 0, exitOnCompromise: false, env: { ...env, DSTACK_AGENT_BIN: '/nonexistent' } });
     open.push(d);
-    expect(await query(url, 'SELECT max(version) AS v FROM dstack_schema')).toEqual([{ v: 1 }]);
+    expect(await query(url, 'SELECT max(version) AS v FROM dstack_schema')).toEqual([{ v: 2 }]);
   });
 
   it('a second server on the same database is refused with DATABASE_IN_USE; the first keeps serving', async () => {

@@ -35,12 +35,15 @@ describe('PostgreSQL state migrations', () => {
   it('create the schema in an empty database and record each version', async () => {
     const url = await cluster.createDatabase();
     const logs: string[] = [];
-    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([1]);
-    expect(SCHEMA_VERSION).toBe(1);
+    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([1, 2]);
+    expect(SCHEMA_VERSION).toBe(2);
     const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-    expect(tables.map((t) => t.table_name)).toEqual(['dstack_schema', 'fleets', 'instances', 'runs', 'secrets']);
-    expect(await query(url, 'SELECT version, name FROM dstack_schema')).toEqual([{ version: 1, name: MIGRATIONS[0]?.name }]);
-    expect(logs).toEqual([expect.stringContaining('migrated to version 1')]);
+    expect(tables.map((t) => t.table_name)).toEqual(['dstack_schema', 'fleets', 'instances', 'projects', 'runs', 'secrets', 'users']);
+    expect(await query(url, 'SELECT version, name FROM dstack_schema ORDER BY version')).toEqual([
+      { version: 1, name: MIGRATIONS[0]?.name },
+      { version: 2, name: MIGRATIONS[1]?.name },
+    ]);
+    expect(logs).toEqual([expect.stringContaining('migrated to version 1'), expect.stringContaining('migrated to version 2')]);
   });
 
   it('running again applies nothing and changes nothing', async () => {
@@ -59,7 +62,7 @@ describe('PostgreSQL state migrations', () => {
     const before = await shape(url);
     await expect(migrate(await connect(url), () => {})).rejects.toMatchObject({
       code: 'STATE_SCHEMA_NEWER',
-      message: expect.stringMatching(/schema version 99, this dstack knows up to 1/),
+      message: expect.stringMatching(/schema version 99, this dstack knows up to 2/),
       hint: expect.stringContaining('upgrade dstack'),
     });
     expect(await shape(url)).toEqual(before);
@@ -78,16 +81,42 @@ describe('PostgreSQL state migrations', () => {
 
   it('a migration that fails leaves the database as it was, schema table included', async () => {
     const url = await cluster.createDatabase();
-    const broken: Migration[] = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE extra (a int); SELECT no_such_function()' }];
+    const broken: Migration[] = [...MIGRATIONS, { version: 3, name: 'broken', sql: 'CREATE TABLE extra (a int); SELECT no_such_function()' }];
     await expect(migrate(await connect(url), () => {}, broken)).rejects.toMatchObject({ code: '42883' });
     expect(await shape(url)).toEqual({ columns: [], versions: [] });
+  });
+
+  it('migration 2 brings a version-1 database with rows to users and projects, keeping its rows, and the store uses them', async () => {
+    const url = await cluster.createDatabase();
+    expect(await migrate(await connect(url), () => {}, MIGRATIONS.filter((m) => m.version === 1))).toEqual([1]);
+    await query(url, `INSERT INTO instances (name, record, version) VALUES ('host-1', '{"name":"host-1","backend":"ssh","status":"idle","unreachable":false,"createdAt":5}', 3)`);
+    const logs: string[] = [];
+    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([2]);
+    expect(logs).toEqual([expect.stringContaining('migrated to version 2 (users, projects)')]);
+    const columns = await query(url, `SELECT table_name, column_name, data_type FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('users', 'projects') ORDER BY table_name, ordinal_position`);
+    const shapeOf = (table: string) => columns.filter((c) => c.table_name === table).map((c) => `${String(c.column_name)} ${String(c.data_type)}`);
+    const expected = ['name text', 'record jsonb', 'version bigint', 'updated_at timestamp with time zone'];
+    expect([shapeOf('users'), shapeOf('projects')]).toEqual([expected, expected]);
+    expect(await query(url, 'SELECT name, version FROM instances')).toEqual([{ name: 'host-1', version: '3' }]);
+
+    const store = await openPgStateStore(url, { log: () => {} });
+    try {
+      expect(store.instances().map((i) => i.name)).toEqual(['host-1']);
+      expect([store.users(), store.projects()]).toEqual([[], []]);
+      store.putUser({ name: 'ann', globalRole: 'admin', tokenHash: 'a'.repeat(64), createdAt: 1 });
+      await store.flush();
+    } finally {
+      await store.close();
+    }
+    expect(await query(url, 'SELECT name FROM users')).toEqual([{ name: 'ann' }]);
   });
 
   it('two servers migrating at once make one schema, each without error', async () => {
     const url = await cluster.createDatabase();
     const [a, b] = [await connect(url), await connect(url)];
     const applied = await Promise.all([migrate(a, () => {}), migrate(b, () => {})]);
-    expect(applied.map((v) => v.length).sort()).toEqual([0, 1]);
-    expect(await query(url, 'SELECT version FROM dstack_schema')).toEqual([{ version: 1 }]);
+    expect(applied.map((v) => v.length).sort()).toEqual([0, 2]);
+    expect(await query(url, 'SELECT version FROM dstack_schema ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
   });
 });

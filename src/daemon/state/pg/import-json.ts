@@ -26,6 +26,9 @@ export interface ImportCounts {
   instances: number;
   fleets: number;
   secrets: number;
+  /** Only when there are any (state written before users and projects existed has none). */
+  users?: number;
+  projects?: number;
 }
 
 export interface JsonSource {
@@ -35,7 +38,9 @@ export interface JsonSource {
   livePid: number | undefined;
 }
 
-export const describeCounts = (c: ImportCounts): string => `${c.runs} runs, ${c.instances} instances, ${c.fleets} fleets, ${c.secrets} secrets`;
+export const describeCounts = (c: ImportCounts): string =>
+  `${c.runs} runs, ${c.instances} instances, ${c.fleets} fleets, ${c.secrets} secrets` +
+  (c.users || c.projects ? `, ${c.users ?? 0} users, ${c.projects ?? 0} projects` : '');
 
 /** PATH is a state.json, a server folder holding one, or a DSTACK_HOME (server/state.json under it). */
 export async function locateJsonState(path: string): Promise<JsonSource> {
@@ -132,12 +137,14 @@ async function insertAll(client: ClientBase, state: State, secrets: SecretRow[],
   await client.query('BEGIN');
   try {
     // Nothing else may add a row between the emptiness check and COMMIT.
-    await client.query('LOCK TABLE runs, instances, fleets, secrets IN SHARE ROW EXCLUSIVE MODE');
-    const { rows } = await client.query<ImportCounts>(
-      'SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM instances)::int AS instances, (SELECT count(*) FROM fleets)::int AS fleets, (SELECT count(*) FROM secrets)::int AS secrets',
+    await client.query('LOCK TABLE runs, instances, fleets, secrets, users, projects IN SHARE ROW EXCLUSIVE MODE');
+    const { rows } = await client.query<Required<ImportCounts>>(
+      'SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM instances)::int AS instances, (SELECT count(*) FROM fleets)::int AS fleets, ' +
+        '(SELECT count(*) FROM secrets)::int AS secrets, (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM projects)::int AS projects',
     );
     const held = rows[0];
-    if (held && held.runs + held.instances + held.fleets + held.secrets > 0) {
+    // A server that ran on the database made its admin user and projects: those count as state too.
+    if (held && held.runs + held.instances + held.fleets + held.secrets + held.users + held.projects > 0) {
       throw new UserError('DATABASE_NOT_EMPTY', `The database ${redactDatabaseUrl(url)} already holds ${describeCounts(held)}. Nothing was imported.`, {
         hint: 'Import into a new, empty database (state is imported whole, never merged).',
       });
@@ -151,6 +158,8 @@ async function insertAll(client: ClientBase, state: State, secrets: SecretRow[],
     await client.query(`INSERT INTO fleets (project, name, record, version) SELECT r->>'project', r->>'name', r, 1 FROM jsonb_array_elements($1::jsonb) AS r`, [
       jsonbText(state.fleets),
     ]);
+    await client.query(`INSERT INTO users (name, record, version) SELECT r->>'name', r, 1 FROM jsonb_array_elements($1::jsonb) AS r`, [jsonbText(state.users)]);
+    await client.query(`INSERT INTO projects (name, record, version) SELECT r->>'name', r, 1 FROM jsonb_array_elements($1::jsonb) AS r`, [jsonbText(state.projects)]);
     // Arrays, not JSON: a JSON error's context would quote the document, and with it secret values.
     await client.query('INSERT INTO secrets (project, name, value, created_at, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])', [
       secrets.map((s) => s.project),
@@ -174,4 +183,6 @@ const countsOf = (state: State, secrets: SecretRow[]): ImportCounts => ({
   instances: state.instances.length,
   fleets: state.fleets.length,
   secrets: secrets.length,
+  ...(state.users.length > 0 ? { users: state.users.length } : {}),
+  ...(state.projects.length > 0 ? { projects: state.projects.length } : {}),
 });

@@ -29,6 +29,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE secrets (project text NOT NULL, name text NOT NULL, value text NOT NULL, created_at bigint NOT NULL,
         updated_at bigint NOT NULL, PRIMARY KEY (project, name));`,
   },
+  {
+    version: 2,
+    name: 'users, projects',
+    sql: `
+      CREATE TABLE users (name text PRIMARY KEY, record jsonb NOT NULL, version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now());
+      CREATE TABLE projects (name text PRIMARY KEY, record jsonb NOT NULL, version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now());`,
+  },
 ];
 
 /** The newest schema this build knows. */

@@ -28,7 +28,7 @@ export interface PgStateOptions {
   retryDelayMs?: number;
 }
 
-const TABLES: readonly TableName[] = ['runs', 'instances', 'fleets'];
+const TABLES: readonly TableName[] = ['runs', 'instances', 'fleets', 'users', 'projects'];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -130,6 +130,8 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
     updateRun: (id, fn) => update(io.run(id), fn, io.putRun),
     updateInstance: (name, fn) => update(io.instance(name), fn, io.putInstance),
     updateFleet: (project, name, fn) => update(io.fleet(project, name), fn, io.putFleet),
+    updateUser: (name, fn) => update(io.user(name), fn, io.putUser),
+    updateProject: (name, fn) => update(io.project(name), fn, io.putProject),
     transaction(fn) {
       // The transaction works on copies of the tables, so a throw leaves memory, and the database, as they were.
       const draft = copyTables(tables);
@@ -139,6 +141,8 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
         tables.runs = draft.runs;
         tables.instances = draft.instances;
         tables.fleets = draft.fleets;
+        tables.users = draft.users;
+        tables.projects = draft.projects;
         for (const [table, key] of touched) markDirty(table, key);
       }
       return result;

@@ -6,7 +6,7 @@
 import type { ClientBase } from 'pg';
 import type { z } from 'zod';
 import { UserError } from '../../../core/errors.js';
-import { FleetRecord, InstanceRecord, RunRecord } from '../../../core/state/schema.js';
+import { FleetRecord, InstanceRecord, ProjectRecord, RunRecord, UserRecord } from '../../../core/state/schema.js';
 import { Table, fleetKey, keyOf, splitFleetKey, type TableName, type Tables } from './tables.js';
 
 interface Row {
@@ -18,6 +18,8 @@ const LOADS: Record<TableName, string> = {
   runs: 'SELECT id AS key, record FROM runs',
   instances: 'SELECT name AS key, record FROM instances',
   fleets: 'SELECT project, name, record FROM fleets',
+  users: 'SELECT name AS key, record FROM users',
+  projects: 'SELECT name AS key, record FROM projects',
 };
 
 /** Fleet rows are keyed as in memory (fleetKey), the others by their one key column. */
@@ -29,6 +31,8 @@ const createdAt = {
   runs: (r: RunRecord) => r.submittedAt,
   instances: (i: InstanceRecord) => i.createdAt,
   fleets: (f: FleetRecord) => f.createdAt,
+  users: (u: UserRecord) => u.createdAt,
+  projects: (p: ProjectRecord) => p.createdAt,
 };
 
 function parseRows<S extends z.ZodTypeAny>(table: TableName, schema: S, rows: Row[], key: (r: z.output<S>) => string, where: string): Map<string, z.output<S>> {
@@ -64,8 +68,16 @@ export async function loadTables(client: ClientBase, where: string): Promise<Tab
     const runs = parseRows('runs', RunRecord, await rows('runs'), keyOf.runs, where);
     const instances = parseRows('instances', InstanceRecord, await rows('instances'), keyOf.instances, where);
     const fleets = parseRows('fleets', FleetRecord, await rows('fleets'), keyOf.fleets, where);
+    const users = parseRows('users', UserRecord, await rows('users'), keyOf.users, where);
+    const projects = parseRows('projects', ProjectRecord, await rows('projects'), keyOf.projects, where);
     await client.query('COMMIT');
-    return { runs: ordered(runs, createdAt.runs), instances: ordered(instances, createdAt.instances), fleets: ordered(fleets, createdAt.fleets) };
+    return {
+      runs: ordered(runs, createdAt.runs),
+      instances: ordered(instances, createdAt.instances),
+      fleets: ordered(fleets, createdAt.fleets),
+      users: ordered(users, createdAt.users),
+      projects: ordered(projects, createdAt.projects),
+    };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
@@ -74,8 +86,8 @@ export async function loadTables(client: ClientBase, where: string): Promise<Tab
 
 export type DirtyKeys = Record<TableName, Set<string>>;
 
-export const noDirtyKeys = (): DirtyKeys => ({ runs: new Set(), instances: new Set(), fleets: new Set() });
-export const dirtyCount = (d: DirtyKeys): number => d.runs.size + d.instances.size + d.fleets.size;
+export const noDirtyKeys = (): DirtyKeys => ({ runs: new Set(), instances: new Set(), fleets: new Set(), users: new Set(), projects: new Set() });
+export const dirtyCount = (d: DirtyKeys): number => d.runs.size + d.instances.size + d.fleets.size + d.users.size + d.projects.size;
 
 // `version` counts the writes of a row (compare-and-set for several servers later); jsonb_to_recordset turns the
 // batch into rows so each table takes one statement.
@@ -90,6 +102,12 @@ const UPSERTS: Record<TableName, string> = {
   fleets: `INSERT INTO fleets (project, name, record, version)
     SELECT x.project, x.name, x.record, 1 FROM jsonb_to_recordset($1::jsonb) AS x(project text, name text, record jsonb)
     ON CONFLICT (project, name) DO UPDATE SET record = EXCLUDED.record, version = fleets.version + 1, updated_at = now()`,
+  users: `INSERT INTO users (name, record, version)
+    SELECT x.name, x.record, 1 FROM jsonb_to_recordset($1::jsonb) AS x(name text, record jsonb)
+    ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record, version = users.version + 1, updated_at = now()`,
+  projects: `INSERT INTO projects (name, record, version)
+    SELECT x.name, x.record, 1 FROM jsonb_to_recordset($1::jsonb) AS x(name text, record jsonb)
+    ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record, version = projects.version + 1, updated_at = now()`,
 };
 
 const DELETES: Record<TableName, string> = {
@@ -97,12 +115,16 @@ const DELETES: Record<TableName, string> = {
   instances: 'DELETE FROM instances WHERE name = ANY($1::text[])',
   fleets: `DELETE FROM fleets f USING jsonb_to_recordset($1::jsonb) AS x(project text, name text)
     WHERE f.project = x.project AND f.name = x.name`,
+  users: 'DELETE FROM users WHERE name = ANY($1::text[])',
+  projects: 'DELETE FROM projects WHERE name = ANY($1::text[])',
 };
 
 const upsertRow = {
   runs: (r: RunRecord) => ({ id: r.id, project: r.project, name: r.name, record: r }),
   instances: (i: InstanceRecord) => ({ name: i.name, record: i }),
   fleets: (f: FleetRecord) => ({ project: f.project, name: f.name, record: f }),
+  users: (u: UserRecord) => ({ name: u.name, record: u }),
+  projects: (p: ProjectRecord) => ({ name: p.name, record: p }),
 };
 
 /**
@@ -129,5 +151,7 @@ export function batchStatements(t: Tables, dirty: DirtyKeys): Array<{ text: stri
   add('runs', t.runs, upsertRow.runs, (keys) => keys);
   add('instances', t.instances, upsertRow.instances, (keys) => keys);
   add('fleets', t.fleets, upsertRow.fleets, (keys) => JSON.stringify(keys.map(splitFleetKey).map(([project, name]) => ({ project, name }))));
+  add('users', t.users, upsertRow.users, (keys) => keys);
+  add('projects', t.projects, upsertRow.projects, (keys) => keys);
   return statements;
 }

@@ -3,10 +3,10 @@
  * order keys were first written in (a replace keeps its place, a remove then put goes last), with every written
  * key reported so the store knows which rows to write back.
  */
-import type { FleetRecord, InstanceRecord, RunRecord } from '../../../core/state/schema.js';
+import type { FleetRecord, InstanceRecord, ProjectRecord, RunRecord, UserRecord } from '../../../core/state/schema.js';
 import type { StateView, StateWriter } from '../../../core/state/store.js';
 
-export type TableName = 'runs' | 'instances' | 'fleets';
+export type TableName = 'runs' | 'instances' | 'fleets' | 'users' | 'projects';
 
 /** Fleets are keyed by project and name; as a JSON pair the key splits back unambiguously. */
 export const fleetKey = (project: string, name: string): string => JSON.stringify([project, name]);
@@ -16,6 +16,8 @@ export const keyOf = {
   runs: (r: RunRecord) => r.id,
   instances: (i: InstanceRecord) => i.name,
   fleets: (f: FleetRecord) => fleetKey(f.project, f.name),
+  users: (u: UserRecord) => u.name,
+  projects: (p: ProjectRecord) => p.name,
 };
 
 export class Table<R> {
@@ -51,9 +53,17 @@ export interface Tables {
   runs: Table<RunRecord>;
   instances: Table<InstanceRecord>;
   fleets: Table<FleetRecord>;
+  users: Table<UserRecord>;
+  projects: Table<ProjectRecord>;
 }
 
-export const copyTables = (t: Tables): Tables => ({ runs: t.runs.copy(), instances: t.instances.copy(), fleets: t.fleets.copy() });
+export const copyTables = (t: Tables): Tables => ({
+  runs: t.runs.copy(),
+  instances: t.instances.copy(),
+  fleets: t.fleets.copy(),
+  users: t.users.copy(),
+  projects: t.projects.copy(),
+});
 
 /** Reads and writes over one set of tables (the store's, or a transaction's draft). */
 export function access(t: Tables, written: (table: TableName, key: string) => void): StateView & StateWriter {
@@ -72,5 +82,13 @@ export function access(t: Tables, written: (table: TableName, key: string) => vo
     removeInstance: (name) => remove('instances', t.instances, name),
     putFleet: (fleet) => put('fleets', t.fleets, keyOf.fleets(fleet), fleet),
     removeFleet: (project, name) => remove('fleets', t.fleets, fleetKey(project, name)),
+    users: () => t.users.all(),
+    user: (name) => t.users.get(name),
+    projects: () => t.projects.all(),
+    project: (name) => t.projects.get(name),
+    putUser: (user) => put('users', t.users, keyOf.users(user), user),
+    removeUser: (name) => remove('users', t.users, name),
+    putProject: (project) => put('projects', t.projects, keyOf.projects(project), project),
+    removeProject: (name) => remove('projects', t.projects, name),
   };
 }
