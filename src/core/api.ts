@@ -276,3 +276,22 @@ export * from './auth/api.js';
 export function isDashboardPath(path: string): boolean {
   return path === '/' || path === '/index.html' || path === '/ui' || path.startsWith('/ui/');
 }
+
+/** One point of `GET /api/runs/:name/history` (src/daemon/runs/history.ts samples them; the dashboard plots them). */
+export interface HistoryPoint {
+  /** Seconds since the epoch (what uPlot's time axis takes). */
+  t: number;
+  /** Requests per second over the stats' last 30 s. */
+  rps: number;
+  inFlight: number;
+  /** Latency percentiles over the stats' last 60 s, in ms; 0 when nothing was answered then. */
+  p50: number;
+  p99: number;
+  desired: number;
+  ready: number;
+}
+
+export interface HistoryAnswer {
+  interval: number;
+  points: HistoryPoint[];
+}

@@ -2,22 +2,10 @@
  * The plots' data, pure (no DOM, no Preact, so unit tests import it under Node): the history API's answer, merging
  * newer points into what a page has, and uPlot's column layout.
  */
+import type { HistoryAnswer, HistoryPoint } from '../core/api.js';
 import { runPath } from './paths.js';
 
-export interface HistoryPoint {
-  t: number;
-  rps: number;
-  inFlight: number;
-  p50: number;
-  p99: number;
-  desired: number;
-  ready: number;
-}
-
-export interface HistoryAnswer {
-  interval: number;
-  points: HistoryPoint[];
-}
+export type { HistoryAnswer, HistoryPoint };
 
 export const HISTORY_MAX_POINTS = 720;
 

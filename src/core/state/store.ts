@@ -55,3 +55,11 @@ export function applyUpdate<R>(current: R, fn: RecordUpdate<R>): { next: R; chan
   const next = fn(current);
   return next === undefined || next === current ? { next: current, changed: false } : { next, changed: true };
 }
+
+/** `update*` of a store over its own reads and puts: undefined when there is no such record, else the record now stored. */
+export function updateRecord<R>(current: R | undefined, fn: RecordUpdate<R>, store: (r: R) => void): R | undefined {
+  if (current === undefined) return undefined;
+  const { next, changed } = applyUpdate(current, fn);
+  if (changed) store(next);
+  return next;
+}

@@ -117,7 +117,8 @@ function running(paths: HomePaths, pid: number | undefined, port: number | undef
   });
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with that pid lives (a zombie does not count). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {

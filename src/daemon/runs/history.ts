@@ -7,23 +7,13 @@
 import { isRunFinished } from '../../core/reconcile/run-status.js';
 import type { RunRecord } from '../../core/state/schema.js';
 import type { ServiceStats } from '../../proxy/stats/service-stats.js';
+import type { HistoryPoint } from '../../core/api.js';
 
 export const HISTORY_INTERVAL_S = 5;
 export const HISTORY_SPAN_S = 3600;
 export const HISTORY_POINTS = HISTORY_SPAN_S / HISTORY_INTERVAL_S;
 
-export interface HistoryPoint {
-  /** Seconds since the epoch (what uPlot's time axis takes). */
-  t: number;
-  /** Requests per second over the stats' last 30 s. */
-  rps: number;
-  inFlight: number;
-  /** Latency percentiles over the stats' last 60 s, in ms; 0 when nothing was answered then. */
-  p50: number;
-  p99: number;
-  desired: number;
-  ready: number;
-}
+export type { HistoryPoint };
 
 /** A fixed-size ring: pushing past capacity overwrites the oldest point, so a run costs at most `capacity` points. */
 export class PointRing {

@@ -7,7 +7,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/home/atomic-write.js';
 import { State, emptyState, type FleetRecord } from '../../core/state/schema.js';
-import { applyUpdate, type RecordUpdate, type StateStore, type StateView, type StateWriter } from '../../core/state/store.js';
+import { updateRecord, type StateStore, type StateView, type StateWriter } from '../../core/state/store.js';
 
 /**
  * Reads and validates the state file. A corrupt file is moved aside (never overwritten) and reported once with
@@ -100,20 +100,14 @@ export function createJsonStateStore(file: string, initial: State = emptyState()
   };
   const io = access(state, written);
 
-  function update<R>(current: R | undefined, fn: RecordUpdate<R>, store: (r: R) => void): R | undefined {
-    if (current === undefined) return undefined;
-    const { next, changed } = applyUpdate(current, fn);
-    if (changed) store(next);
-    return next;
-  }
 
   return {
     ...io,
-    updateRun: (id, fn) => update(io.run(id), fn, io.putRun),
-    updateInstance: (name, fn) => update(io.instance(name), fn, io.putInstance),
-    updateFleet: (project, name, fn) => update(io.fleet(project, name), fn, io.putFleet),
-    updateUser: (name, fn) => update(io.user(name), fn, io.putUser),
-    updateProject: (name, fn) => update(io.project(name), fn, io.putProject),
+    updateRun: (id, fn) => updateRecord(io.run(id), fn, io.putRun),
+    updateInstance: (name, fn) => updateRecord(io.instance(name), fn, io.putInstance),
+    updateFleet: (project, name, fn) => updateRecord(io.fleet(project, name), fn, io.putFleet),
+    updateUser: (name, fn) => updateRecord(io.user(name), fn, io.putUser),
+    updateProject: (name, fn) => updateRecord(io.project(name), fn, io.putProject),
     transaction(fn) {
       // A transaction works on a copy of the record lists, so a throw leaves the state as it was.
       const draft: State = {

@@ -20,6 +20,7 @@ import { jsonbText } from './rows.js';
 import { migrate } from './migrations.js';
 import { loadPg } from './pg-module.js';
 import { acquireDatabaseLock } from './server-lock.js';
+import { pidAlive } from '../../process/lock.js';
 
 export interface ImportCounts {
   runs: number;
@@ -54,16 +55,7 @@ export async function locateJsonState(path: string): Promise<JsonSource> {
   }
   const serverDir = dirname(stateFile);
   const info = await readDaemonInfo(join(serverDir, 'daemon.json'));
-  return { stateFile, secretsFile: join(serverDir, 'secrets.json'), livePid: info && alive(info.pid) ? info.pid : undefined };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { stateFile, secretsFile: join(serverDir, 'secrets.json'), livePid: info && pidAlive(info.pid) ? info.pid : undefined };
 }
 
 /**

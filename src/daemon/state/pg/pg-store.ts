@@ -8,7 +8,7 @@
  */
 import type { Pool } from 'pg';
 import { DstackError, InternalError } from '../../../core/errors.js';
-import { applyUpdate, type RecordUpdate, type StateStore, type StateView, type StateWriter } from '../../../core/state/store.js';
+import { updateRecord, type StateStore, type StateView, type StateWriter } from '../../../core/state/store.js';
 import type { Log } from '../../process/log.js';
 import { connectPool, databaseAddress, describeDriverError } from './connect.js';
 import { migrate } from './migrations.js';
@@ -114,12 +114,6 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
 
   const io: StateView & StateWriter = access(tables, markDirty);
 
-  function update<R>(current: R | undefined, fn: RecordUpdate<R>, store: (r: R) => void): R | undefined {
-    if (current === undefined) return undefined;
-    const { next, changed } = applyUpdate(current, fn);
-    if (changed) store(next);
-    return next;
-  }
 
   const flush = async (): Promise<void> => {
     while (writing) await writing;
@@ -127,11 +121,11 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
 
   return {
     ...io,
-    updateRun: (id, fn) => update(io.run(id), fn, io.putRun),
-    updateInstance: (name, fn) => update(io.instance(name), fn, io.putInstance),
-    updateFleet: (project, name, fn) => update(io.fleet(project, name), fn, io.putFleet),
-    updateUser: (name, fn) => update(io.user(name), fn, io.putUser),
-    updateProject: (name, fn) => update(io.project(name), fn, io.putProject),
+    updateRun: (id, fn) => updateRecord(io.run(id), fn, io.putRun),
+    updateInstance: (name, fn) => updateRecord(io.instance(name), fn, io.putInstance),
+    updateFleet: (project, name, fn) => updateRecord(io.fleet(project, name), fn, io.putFleet),
+    updateUser: (name, fn) => updateRecord(io.user(name), fn, io.putUser),
+    updateProject: (name, fn) => updateRecord(io.project(name), fn, io.putProject),
     transaction(fn) {
       // The transaction works on copies of the tables, so a throw leaves memory, and the database, as they were.
       const draft = copyTables(tables);
