@@ -41,21 +41,16 @@ function baseNode() {
   return stripped;
 }
 
-async function makeBinary({ name, main, files }) {
-  const work = join(WORK, name);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const manifest = { main, files, hash: contentHash(files) };
-  writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest));
-  const assets = Object.fromEntries([['manifest.json', join(work, 'manifest.json')], ...files.map((f) => [f, join(DIST, f)])]);
-  const blob = join(work, 'sea.blob');
-  const config = { main: join(ROOT, 'scripts/sea-entry.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, assets };
-  writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
-  const prep = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
+/** Writes a SEA config to `configPath` and runs `node --experimental-sea-config` on it; the blob is `config.output`. */
+export function seaBlob(config, configPath) {
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const prep = spawnSync(process.execPath, ['--experimental-sea-config', configPath], { encoding: 'utf8' });
   if (prep.status !== 0) throw new Error(`build-sea: node --experimental-sea-config failed: ${prep.stderr || prep.error?.message}`);
+  return config.output;
+}
 
-  const out = join(DIST, 'bin', name);
-  mkdirSync(join(DIST, 'bin'), { recursive: true });
+/** Makes `out` a single binary: a copy of this machine's node (stripped, see baseNode) with `blob` injected. */
+export async function injectBlob(out, blob) {
   rmSync(out, { force: true });
   copyFileSync(baseNode(), out);
   chmodSync(out, 0o755);
@@ -68,6 +63,20 @@ async function makeBinary({ name, main, files }) {
   } finally {
     console.warn = warn;
   }
+}
+
+async function makeBinary({ name, main, files }) {
+  const work = join(WORK, name);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const manifest = { main, files, hash: contentHash(files) };
+  writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest));
+  const assets = Object.fromEntries([['manifest.json', join(work, 'manifest.json')], ...files.map((f) => [f, join(DIST, f)])]);
+  const blob = join(work, 'sea.blob');
+  seaBlob({ main: join(ROOT, 'scripts/sea-entry.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, assets }, join(work, 'sea-config.json'));
+  const out = join(DIST, 'bin', name);
+  mkdirSync(join(DIST, 'bin'), { recursive: true });
+  await injectBlob(out, blob);
   return { out, size: statSync(out).size, files: files.length };
 }
 

@@ -19,7 +19,7 @@ const WEB_ASSETS_MODULE = join(ROOT, 'src/web/assets.ts');
 const WEB_BUDGET_GZIP = 300 * 1024;
 
 // `import.meta.url` is a data: URL when the agent runs as a single-file SEA (recipe B), so fall back to the executable.
-const BANNER = [
+export const BANNER = [
   "import { createRequire as __dstackCreateRequire } from 'node:module';",
   "import { fileURLToPath as __dstackToPath, pathToFileURL as __dstackToUrl } from 'node:url';",
   "import { dirname as __dstackDirname } from 'node:path';",
@@ -154,7 +154,7 @@ function commandGroupsPlugin(groups) {
  * zod's `z.locales` namespace pulls in all 64 translations (~200 KiB evaluated by every command); the CLI only
  * uses English, which zod's schemas import directly. Nothing here reads `z.locales`.
  */
-function zodEnglishOnlyPlugin() {
+export function zodEnglishOnlyPlugin() {
   return {
     name: 'zod-english-only',
     setup(b) {

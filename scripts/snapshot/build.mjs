@@ -6,39 +6,14 @@
 //   dstack-snap-<variant>    a Node 20 SEA with `useSnapshot: true` (only with { sea: true })
 // Variants: `cold` (modules evaluated, schemas built) and `warm` (also one service and one fleet parsed).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BANNER, zodEnglishOnlyPlugin } from '../build.mjs';
+import { injectBlob, seaBlob } from '../build-sea.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const OUT = join(ROOT, 'out/snapshot');
-const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-
-/**
- * The same as scripts/build.mjs's zodEnglishOnlyPlugin (not exported there, and that file is not this task's):
- * zod's `z.locales` would add all 64 translations, which the product bundle leaves out.
- */
-function zodEnglishOnly() {
-  return {
-    name: 'zod-english-only',
-    setup(b) {
-      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-        /node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales/en.js').replace(/\.js$/, '.index.js'), namespace: 'zod-locales' } : undefined,
-      );
-      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-        contents: `export { default as en } from ${JSON.stringify(args.path.replace(/\.index\.js$/, '.js'))};\n`,
-        resolveDir: dirname(args.path),
-      }));
-    },
-  };
-}
-
-/** As scripts/build.mjs's banner: the ESM bundle's CommonJS dependencies (yaml) call require('process'). */
-const ESM_BANNER = [
-  "import { createRequire as __dstackCreateRequire } from 'node:module';",
-  'const require = __dstackCreateRequire(import.meta.url);',
-].join('\n');
 
 async function bundle(variant, fallbackMain) {
   const { build } = await import('esbuild');
@@ -59,7 +34,7 @@ async function bundle(variant, fallbackMain) {
       __DSTACK_FALLBACK_MAIN__: JSON.stringify(fallbackMain),
       __DSTACK_SNAPSHOT_WARM__: String(variant === 'warm'),
     },
-    plugins: [zodEnglishOnly()],
+    plugins: [zodEnglishOnlyPlugin()],
     legalComments: 'none',
     logLevel: 'error',
   });
@@ -71,25 +46,11 @@ function run(args, what) {
   if (r.status !== 0) throw new Error(`snapshot: ${what} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').slice(0, 800)}`);
 }
 
-/** The SEA: this node (the stripped copy build-sea.mjs keeps, when there is one) with a useSnapshot blob injected. */
+/** The SEA: this node (the stripped copy build-sea.mjs makes) with a useSnapshot blob injected. */
 async function sea(entry, variant) {
-  const blob = join(OUT, `sea-${variant}.blob`);
-  const config = join(OUT, `sea-${variant}.json`);
-  writeFileSync(config, JSON.stringify({ main: entry, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true }));
-  run(['--experimental-sea-config', config], 'node --experimental-sea-config (useSnapshot)');
-  const stripped = join(ROOT, 'out/sea', `node-${process.version}`);
+  const blob = seaBlob({ main: entry, output: join(OUT, `sea-${variant}.blob`), disableExperimentalSEAWarning: true, useSnapshot: true }, join(OUT, `sea-${variant}.json`));
   const out = join(OUT, `dstack-snap-${variant}`);
-  rmSync(out, { force: true });
-  copyFileSync(existsSync(stripped) ? stripped : process.execPath, out);
-  chmodSync(out, 0o755);
-  const { inject } = createRequire(import.meta.url)('postject');
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: FUSE });
-  } finally {
-    console.warn = warn;
-  }
+  await injectBlob(out, blob);
   return out;
 }
 
@@ -111,8 +72,8 @@ export async function buildBreakdown() {
     mainFields: ['module', 'main'],
     loader: { '.csv': 'text', '.version': 'text' },
     define: { __DSTACK_VERSION__: '"0.1.0"', 'process.env.NODE_ENV': '"production"' },
-    banner: { js: ESM_BANNER },
-    plugins: [zodEnglishOnly()],
+    banner: { js: BANNER },
+    plugins: [zodEnglishOnlyPlugin()],
     legalComments: 'none',
     logLevel: 'error',
   });

@@ -6,7 +6,10 @@ import { BaseCommand, projectFlag } from './base.js';
 
 export default class ProjectDelete extends BaseCommand {
   static override summary = 'Delete a project (its admins only).';
-  static override description = 'Refused while the project has active runs or fleets: stop and delete them first.';
+  static override description =
+    'Refused while the project has active runs or fleets: stop and delete them first. Its secrets, finished runs and ' +
+    'fleets go with it, so a project made again under the name starts empty. A config.yml project deleted here stays ' +
+    'deleted across restarts until `dstack project create` makes it again.';
   static override examples = ['dstack project delete team-a', 'dstack project delete team-a -y'];
   static override args = { name: Args.string({ required: true, description: 'The project name.' }) };
   static override flags = { project: projectFlag, yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }) };

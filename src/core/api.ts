@@ -11,9 +11,13 @@
  *   GET  /api/runs?all=1                      → {runs: RunView[]}
  *   GET  /api/runs/:name                      → RunView (404 RUN_NOT_FOUND)
  *   POST /api/runs/:name/stop {abort?}        → RunView
+ *   POST /api/runs/:name/restart              → RunView (write role): an active run rolls every replica over to a
+ *                                               fresh one (a new deployment, no downtime); a finished one is submitted
+ *                                               again from its stored configuration; 409 RUN_ENDING while it stops
  *   GET  /api/runs/:name/logs?replica=N&follow=1&since=S → text/plain stream
  *   GET  /api/runs/:name/events               → text/event-stream of RunView snapshots on every change
  *   GET  /api/runs/:name/metrics              → RunMetrics (each active replica sampled by its host's agent)
+ *   GET  /api/runs/:name/history?after=T      → HistoryAnswer (the last hour of the dashboard's plots, 5 s apart)
  *   GET  /api/runs/:name/attach?replica=N     → AttachInfo (src/core/attach/api.ts); with `port=P` and
  *                                               `Upgrade: dstack-attach` → 101, then raw bytes to port P of the replica
  *   POST /api/fleets/plan   FleetPlanRequest  → FleetPlan
@@ -42,12 +46,20 @@
  *   DELETE /api/projects/:p/members/:user     → ProjectView (never the last admin)
  */
 import { z } from 'zod';
-import { ReplicaMetrics } from './model/agent-api.js';
+import { ReplicaMetrics } from './model/agent-metrics.js';
 import { CatalogInfo, Offer, Resources } from './offers-api.js';
 
 export const DEFAULT_SERVER_PORT = 3000;
 
-export const Health = z.object({ version: z.string(), pid: z.number().int(), uptimeSeconds: z.number(), home: z.string() });
+export const Health = z.object({
+  version: z.string(),
+  pid: z.number().int(),
+  uptimeSeconds: z.number(),
+  home: z.string(),
+  /** Servers on a shared database (issue 17): whether this one leads, and the leader's advertised URL. */
+  role: z.enum(['leader', 'standby']).optional(),
+  leader: z.string().optional(),
+});
 export type Health = z.infer<typeof Health>;
 
 export const RunStatus = z.enum(['pending', 'submitted', 'provisioning', 'running', 'terminating', 'terminated', 'failed', 'done']);
@@ -271,27 +283,9 @@ export type RunMetrics = z.infer<typeof RunMetrics>;
 export * from './offers-api.js';
 export * from './secrets/api.js';
 export * from './auth/api.js';
+export * from './history-api.js';
 
 /** The paths the web dashboard answers (src/daemon/api/dashboard.ts); anything else stays the proxy's 404. */
 export function isDashboardPath(path: string): boolean {
   return path === '/' || path === '/index.html' || path === '/ui' || path.startsWith('/ui/');
-}
-
-/** One point of `GET /api/runs/:name/history` (src/daemon/runs/history.ts samples them; the dashboard plots them). */
-export interface HistoryPoint {
-  /** Seconds since the epoch (what uPlot's time axis takes). */
-  t: number;
-  /** Requests per second over the stats' last 30 s. */
-  rps: number;
-  inFlight: number;
-  /** Latency percentiles over the stats' last 60 s, in ms; 0 when nothing was answered then. */
-  p50: number;
-  p99: number;
-  desired: number;
-  ready: number;
-}
-
-export interface HistoryAnswer {
-  interval: number;
-  points: HistoryPoint[];
 }

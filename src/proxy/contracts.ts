@@ -94,5 +94,12 @@ export interface UpstreamResponse {
 /** Sends one request to a ready replica of `project/run` (least outstanding, retry on connect failure). */
 export type Forwarder = (project: string, run: string, request: UpstreamRequest) => Promise<UpstreamResponse>;
 
+/**
+ * What a Bearer token is to a project: `ok` (accepted), `not-member` (a known user's or admin's token that this
+ * project does not accept) or `unknown` (no one's, or none). Only `unknown` counts as a failed login: a member of
+ * another project is refused without being taken for a guesser.
+ */
+export type AuthVerdict = 'ok' | 'not-member' | 'unknown';
+
 /** Checks a Bearer token against the project's member tokens, in constant time. */
-export type Authenticate = (project: string, token: string | undefined) => boolean;
+export type Authenticate = (project: string, token: string | undefined) => AuthVerdict;

@@ -4,6 +4,7 @@
  * the app then asks for it again.
  */
 import { parseSse } from '../core/client/sse.js';
+import { scopedPath } from './paths.js';
 
 export class ApiError extends Error {
   constructor(
@@ -49,9 +50,10 @@ export async function* chunks(body: ReadableStream<Uint8Array>): AsyncGenerator<
   }
 }
 
-export function createApi(token: string, onUnauthorized: () => void): Api {
+/** `project`: the picked project; the pages' unscoped paths then go to its routes (paths.ts `scopedPath`). */
+export function createApi(token: string, onUnauthorized: () => void, project?: string): Api {
   const call = async (path: string, init: RequestInit = {}): Promise<Response> => {
-    const res = await fetch(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, cache: 'no-store' });
+    const res = await fetch(scopedPath(path, project), { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, cache: 'no-store' });
     if (res.ok) return res;
     const err = await failure(res);
     if (res.status === 401) onUnauthorized();
@@ -75,8 +77,8 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
   };
 }
 
-/** Checks a token once (the login form): resolves when the API accepts it. */
+/** Checks a token once (the login form): resolves when the API accepts it, whichever projects its user is in. */
 export async function checkToken(token: string): Promise<void> {
-  const res = await fetch('/api/runs', { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  const res = await fetch('/api/me', { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
   if (!res.ok) throw await failure(res);
 }

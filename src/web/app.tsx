@@ -1,6 +1,7 @@
 /**
- * The shell: the token gate, the navigation and the page of the current hash route. A 401 from any call clears
- * the kept token and shows the prompt again, on the same URL.
+ * The shell: the token gate, the navigation, the project picker and the page of the current hash route. A 401 from
+ * any call clears the kept token and shows the prompt again, on the same URL. The picked project is part of the URL
+ * (`#/projects/<p>/…`), and every page's calls go to that project's routes.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApi } from './api.js';
@@ -10,7 +11,8 @@ import { ModelsPage } from './pages/models.js';
 import { OffersPage } from './pages/offers.js';
 import { RunPage } from './pages/run.js';
 import { RunsPage } from './pages/runs.js';
-import { hrefOf, parseRoute, sectionOf, type Route } from './router.js';
+import { ProjectPicker } from './project-picker.js';
+import { hrefOf, parseRoute, sectionOf, withProject, type Route } from './router.js';
 
 const TOKEN_KEY = 'dstack.token';
 
@@ -25,17 +27,18 @@ function useRoute(): Route {
 }
 
 function Page({ route, api }: { route: Route; api: ReturnType<typeof createApi> }) {
+  const { project } = route;
   switch (route.page) {
     case 'run':
       return <RunPage key={route.name} api={api} name={route.name} />;
     case 'models':
-      return <ModelsPage api={api} model={route.model} />;
+      return <ModelsPage api={api} model={route.model} project={project} />;
     case 'fleets':
-      return <FleetsPage api={api} />;
+      return <FleetsPage api={api} project={project} />;
     case 'offers':
       return <OffersPage api={api} />;
     default:
-      return <RunsPage api={api} />;
+      return <RunsPage api={api} project={project} />;
   }
 }
 
@@ -43,15 +46,14 @@ export function App() {
   const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? undefined);
   const [notice, setNotice] = useState<string>();
   const route = useRoute();
-  const api = useMemo(
-    () =>
-      createApi(token ?? '', () => {
-        sessionStorage.removeItem(TOKEN_KEY);
-        setNotice('The server no longer accepts the token (it was changed?). Enter it again.');
-        setToken(undefined);
-      }),
-    [token],
-  );
+  const onUnauthorized = () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setNotice('The server no longer accepts the token (it was changed?). Enter it again.');
+    setToken(undefined);
+  };
+  // The account routes (the picker's list) belong to no project; the pages' calls go to the picked one's.
+  const accountApi = useMemo(() => createApi(token ?? '', onUnauthorized), [token]);
+  const api = useMemo(() => createApi(token ?? '', onUnauthorized, route.project), [token, route.project]);
   useEffect(() => {
     document.title = route.page === 'run' ? `${route.name} · dstack` : `${sectionOf(route)[0]!.toUpperCase()}${sectionOf(route).slice(1)} · dstack`;
   }, [route]);
@@ -70,10 +72,10 @@ export function App() {
   }
   const section = sectionOf(route);
   const nav: [Route, string][] = [
-    [{ page: 'runs' }, 'Runs'],
-    [{ page: 'models' }, 'Models'],
-    [{ page: 'fleets' }, 'Fleets'],
-    [{ page: 'offers' }, 'Offers'],
+    [withProject({ page: 'runs' }, route.project), 'Runs'],
+    [withProject({ page: 'models' }, route.project), 'Models'],
+    [withProject({ page: 'fleets' }, route.project), 'Fleets'],
+    [withProject({ page: 'offers' }, route.project), 'Offers'],
   ];
   return (
     <>
@@ -89,6 +91,7 @@ export function App() {
             </a>
           ))}
         </nav>
+        <ProjectPicker api={accountApi} route={route} />
         <button
           type="button"
           class="link"
@@ -101,7 +104,8 @@ export function App() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Page route={route} api={api} />
+        {/* Another project is other pages: nothing of the last one's state (polls, streams, forms) carries over. */}
+        <Page key={route.project ?? ''} route={route} api={api} />
       </main>
     </>
   );

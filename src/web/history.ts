@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Api } from './api.js';
 import { historyPath, mergePoints, type HistoryAnswer, type HistoryPoint } from './history-data.js';
 
-export { columns, type HistoryPoint } from './history-data.js';
+export { columns, replicaColumns, type HistoryPoint, type ReplicaFigures, type RunFigure } from './history-data.js';
 
 const REFRESH_MS = 5000;
 

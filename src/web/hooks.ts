@@ -52,22 +52,33 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
 
 /**
  * The views of an event stream (`/api/runs/<name>/events`): `onView` sees each in order. The stream ends by itself
- * at a final status; a connection lost before that is opened again after a pause.
+ * at a final status; a connection lost before that is opened again after a pause. A new `generation` opens it
+ * again (a finished run restarted: its new submission has a stream of its own).
  */
-export function useViews<T>(api: Api, path: string, onView: (view: T, previous: T | undefined) => void, isFinal: (view: T) => boolean): Live<T> {
+export function useViews<T>(
+  api: Api,
+  path: string,
+  onView: (view: T, previous: T | undefined) => void,
+  isFinal: (view: T) => boolean,
+  generation = 0,
+): Live<T> {
   const [state, setState] = useState<Live<T>>({});
   const handler = useRef(onView);
   handler.current = onView;
+  // Across generations too: the restarted run's first view is a change from the last one seen.
+  const lastSeen = useRef<T | undefined>(undefined);
   useEffect(() => {
     const abort = new AbortController();
-    let last: T | undefined;
-    setState({});
+    let last: T | undefined = generation === 0 ? undefined : lastSeen.current;
+    // The page keeps what it shows until the stream's first view replaces it.
+    if (generation === 0) setState({});
     void (async () => {
       while (!abort.signal.aborted) {
         try {
           for await (const view of api.views<T>(path, abort.signal)) {
             handler.current(view, last);
             last = view;
+            lastSeen.current = view;
             setState({ data: view });
           }
           if (last !== undefined && isFinal(last)) return;
@@ -81,6 +92,6 @@ export function useViews<T>(api: Api, path: string, onView: (view: T, previous: 
       }
     })();
     return () => abort.abort();
-  }, [api, path]);
+  }, [api, path, generation]);
   return state;
 }

@@ -18,3 +18,12 @@ export function offersQuery(f: OfferFilters, max = 50): string {
   q.set('max_offers', String(max));
   return `/api/offers?${q.toString()}`;
 }
+
+// A project's routes; the account routes (/api/me, /api/users, /api/projects) belong to no project.
+const PROJECT_SCOPED = /^\/api\/(runs|fleets|offers|secrets|catalog)(?=[/?]|$)/;
+
+/** A project's path for a project-scoped route (`/api/projects/<p>/runs/…`); unchanged without a project. */
+export function scopedPath(path: string, project: string | undefined): string {
+  if (project === undefined || !PROJECT_SCOPED.test(path)) return path;
+  return `/api/projects/${encodeURIComponent(project)}${path.slice('/api'.length)}`;
+}

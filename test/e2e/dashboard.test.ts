@@ -1,8 +1,9 @@
 /**
  * The web dashboard (issue 18) in real Chromium (Debian's `chromium`, driven by playwright-core; no browser
  * download) against the built CLI's daemon on the real test dockerd: the token prompt, a service applied from the
- * CLI turning ready on the open Runs page, its logs streaming on the Run page, the Fleets and Offers pages, and a
- * stop from the page that `dstack ps` agrees with. Screenshots of each page at 1280x800 go to .tmp/screens/.
+ * CLI turning ready on the open Runs page, its logs streaming on the Run page, the Fleets and Offers pages, the
+ * project picker switching to a second project by URL, a stop from the page that `dstack ps` agrees with, and a
+ * restart of the stopped run from the page that `dstack ps --json` shows running again. Screenshots of each page at 1280x800 go to .tmp/screens/.
  * Needs root, `scripts/test-hosts.sh up 1`, `npm run build` and `apt-get install -y chromium`.
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +20,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const WAIT = { timeout: 150_000 };
 
 const RUN = uniqueName('e2e-dash');
+const TEAM = uniqueName('team').toLowerCase().replace(/[^a-z0-9_-]/g, '-');
 // A tick a second on stdout, so the Run page has output that arrives while it is open.
 const tickingService = (name: string) => `type: service
 name: ${name}
@@ -117,6 +119,35 @@ describe('the web dashboard', () => {
     await shot('offers');
   });
 
+  it('switches every page to a second project with the picker, and the project is part of the bookmarkable URL', async () => {
+    const created = await cli.run(['project', 'create', TEAM]);
+    expect(created.exitCode, created.stderr).toBe(0);
+    // A project made since the page loaded shows once the page is loaded again (or at the picker's next poll).
+    await page.goto(`${base}/#/runs`);
+    await page.reload();
+    const picker = page.getByLabel('Project');
+    await picker.locator('option', { hasText: new RegExp(`^${TEAM}$`) }).waitFor({ state: 'attached', ...WAIT });
+    await page.locator(`tr[data-run="${RUN}"]`).waitFor(WAIT);
+
+    await picker.selectOption(TEAM);
+    await page.getByText('No runs yet.').waitFor(WAIT);
+    expect(new URL(page.url()).hash).toBe(`#/projects/${TEAM}/runs`);
+    expect(await page.locator(`tr[data-run="${RUN}"]`).count()).toBe(0);
+    await shot('project-picker');
+    // The navigation stays in the project, and the picker follows a bookmarked URL.
+    await page.getByRole('link', { name: 'Fleets' }).click();
+    expect(new URL(page.url()).hash).toBe(`#/projects/${TEAM}/fleets`);
+    await page.goto(`${base}/#/projects/main/runs`);
+    await page.reload();
+    await page.locator(`tr[data-run="${RUN}"]`).waitFor(WAIT);
+    expect(await picker.inputValue()).toBe('main');
+    await picker.selectOption(TEAM);
+    await page.getByText('No runs yet.').waitFor(WAIT);
+    await picker.selectOption('main');
+    await page.locator(`tr[data-run="${RUN}"]`).waitFor(WAIT);
+    expect(new URL(page.url()).hash).toBe('#/projects/main/runs');
+  }, 300_000);
+
   it('stops the run from its page after a confirmation, and `dstack ps` agrees', async () => {
     await page.goto(`${base}/#/runs/${RUN}`);
     await page.getByRole('button', { name: `Stop ${RUN}` }).click();
@@ -135,5 +166,45 @@ describe('the web dashboard', () => {
       return r && (r.status === 'terminated' || r.status === 'done') ? r : undefined;
     });
     expect(run.status).toMatch(/terminated|done/);
+  });
+
+  it('restarts the stopped run from its page after a confirmation: it becomes ready again and `dstack ps --json` shows it', async () => {
+    const stopped = (await cli.ps()).find((r) => r.name === RUN)!;
+    await page.getByRole('button', { name: `Restart ${RUN}` }).focus();
+    // From the keyboard: Enter opens the dialog, whose Cancel has the focus; Tab then reaches the confirm button.
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('submitted again');
+    await shot('restart-confirm');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#run-title + .badge', { hasText: 'running' }).waitFor(WAIT);
+    await page.locator('tr[data-replica="0"] .ready', { hasText: 'yes' }).waitFor(WAIT);
+    // The page followed the new submission's own event stream: the change from the stopped run is an event.
+    expect(await page.locator('.events').textContent()).toMatch(/run (terminated|done) → \w+/);
+    const run = await eventually('dstack ps --json to show the run running again', async () => {
+      const r = (await cli.ps()).find((x) => x.name === RUN);
+      return r && r.status === 'running' && r.replicas.some((x) => x.ready) ? r : undefined;
+    });
+    expect(run.submittedAt).toBeGreaterThan(stopped.submittedAt);
+    await shot('run-restarted');
+  });
+
+  it('restarts the running run from the Runs page: its replica is replaced by a fresh one that becomes ready', async () => {
+    const before = (await cli.ps()).find((r) => r.name === RUN)!;
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('button', { name: `Restart ${RUN}` }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('one at a time');
+    await dialog.getByRole('button', { name: 'Restart run' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const run = await eventually('dstack ps --json to show the new deployment ready', async () => {
+      const r = (await cli.ps()).find((x) => x.name === RUN);
+      const fresh = r?.replicas.filter((x) => x.deployment === before.deployment + 1 && x.status === 'running' && x.ready);
+      return r && r.status === 'running' && fresh && fresh.length > 0 ? r : undefined;
+    });
+    expect(run.submittedAt).toBe(before.submittedAt);
+    await page.locator(`tr[data-run="${RUN}"] .replicas`, { hasText: '1/1' }).waitFor(WAIT);
   });
 });

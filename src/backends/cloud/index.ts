@@ -23,7 +23,7 @@ import { realScheduler, retryUntilSsh, waitForAddress, type Scheduler } from './
 
 export type { CloudInstanceStatus } from './instance-state.js';
 
-export interface CloudBackendOptions extends Pick<SshBackendOptions, 'agentBinary' | 'agentPort' | 'remoteDir' | 'version' | 'onReachability' | 'env'> {
+export interface CloudBackendOptions extends Pick<SshBackendOptions, 'agentBinary' | 'agentPort' | 'remoteDir' | 'version' | 'onReachability' | 'env' | 'files'> {
   compute: Compute;
   /** DSTACK_HOME/server/known_hosts; cloud entries are keyed by instance id. */
   knownHostsPath: string;
@@ -64,13 +64,13 @@ export class CloudBackend implements Backend, Provisioner<CloudTarget>, CreatesI
     this.compute = o.compute;
     this.kind = o.compute.kind;
     this.sshDir = o.sshDir ?? join(dirname(o.knownHostsPath), 'ssh');
-    this.knownHosts = o.knownHosts ?? new KnownHosts(o.knownHostsPath);
+    this.knownHosts = o.knownHosts ?? new KnownHosts(o.knownHostsPath, o.files);
     this.scheduler = o.scheduler ?? realScheduler;
     const stateDir = join(this.sshDir, encodeURIComponent(this.kind));
-    this.tokens = new TokenStore(stateDir);
-    const { knownHostsPath, log, agentBinary, agentPort, remoteDir, version, onReachability, env } = o;
+    this.tokens = new TokenStore(stateDir, o.files);
+    const { knownHostsPath, log, agentBinary, agentPort, remoteDir, version, onReachability, env, files } = o;
     this.ssh = new SshBackend({
-      ...{ knownHostsPath, log, agentBinary, agentPort, remoteDir, version, onReachability, env },
+      ...{ knownHostsPath, log, agentBinary, agentPort, remoteDir, version, onReachability, env, ...(files ? { files } : {}) },
       knownHosts: this.knownHosts,
       stateDir,
       clock: this.scheduler.clock,
@@ -223,7 +223,7 @@ export class CloudBackend implements Backend, Provisioner<CloudTarget>, CreatesI
   private projectKey(project: string): Promise<ProjectKey> {
     let key = this.keys.get(project);
     if (!key) {
-      key = ensureProjectKey(this.sshDir, project);
+      key = ensureProjectKey(this.sshDir, project, this.o.files);
       this.keys.set(project, key);
       key.catch(() => this.keys.delete(project));
     }

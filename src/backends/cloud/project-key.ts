@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadSsh2 } from '../ssh/ssh2.js';
 import { InternalError } from '../../core/errors.js';
+import { mirrorPut, type HomeFiles } from '../ssh/home-files.js';
 
 export interface ProjectKey {
   /** Absolute path of the private key: the SSH targets' identityFile. */
@@ -21,7 +22,8 @@ export function projectKeyPath(sshDir: string, project: string): string {
   return join(sshDir, 'projects', encodeURIComponent(project), 'id_ed25519');
 }
 
-export async function ensureProjectKey(sshDir: string, project: string): Promise<ProjectKey> {
+/** `files`: a shared database's copy, so the server that takes over reaches the project's VMs (issue 17). */
+export async function ensureProjectKey(sshDir: string, project: string, files?: HomeFiles): Promise<ProjectKey> {
   const identityFile = projectKeyPath(sshDir, project);
   await mkdir(dirname(identityFile), { recursive: true, mode: 0o700 });
   const { utils } = await loadSsh2();
@@ -35,6 +37,8 @@ export async function ensureProjectKey(sshDir: string, project: string): Promise
   );
   if (created) {
     await writeFile(`${identityFile}.pub`, `${pair.public}\n`, { mode: 0o644 });
+    await mirrorPut(files, identityFile, pair.private, 0o600);
+    await mirrorPut(files, `${identityFile}.pub`, `${pair.public}\n`, 0o644);
     return { identityFile, publicKey: pair.public };
   }
   return { identityFile, publicKey: await publicKeyOf(identityFile) };

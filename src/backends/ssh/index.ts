@@ -22,6 +22,7 @@ import { KnownHosts } from './known-hosts.js';
 import { sshOffer, type HostSnapshot } from './offers.js';
 import { exec, shq } from './remote.js';
 import { TokenStore } from './tokens.js';
+import type { HomeFiles } from './home-files.js';
 import { ChannelSocket, openChannel, tunnelDispatcher } from './tunnel.js';
 
 export interface SshBackendOptions {
@@ -31,6 +32,8 @@ export interface SshBackendOptions {
   knownHosts?: KnownHosts;
   /** Where per-host tokens are kept; default `ssh/` beside knownHostsPath (DSTACK_HOME/server/ssh). */
   stateDir?: string;
+  /** A shared database's copy of the tokens and known_hosts (issue 17); default none. */
+  files?: HomeFiles;
   /** The dstack-agent binary to install; default: DSTACK_AGENT_BINARY, beside the SEA binary, or dist/bin. */
   agentBinary?: string;
   agentPort?: number;
@@ -67,8 +70,8 @@ export class SshBackend implements Backend, Provisioner {
   private readonly version: string;
 
   constructor(private readonly options: SshBackendOptions) {
-    this.knownHosts = options.knownHosts ?? new KnownHosts(options.knownHostsPath);
-    this.tokens = new TokenStore(options.stateDir ?? join(dirname(options.knownHostsPath), 'ssh'));
+    this.knownHosts = options.knownHosts ?? new KnownHosts(options.knownHostsPath, options.files);
+    this.tokens = new TokenStore(options.stateDir ?? join(dirname(options.knownHostsPath), 'ssh'), options.files);
     this.agentPort = options.agentPort ?? AGENT_DEFAULT_PORT;
     this.remoteDir = options.remoteDir ?? '.dstack/agent';
     this.version = options.version ?? DSTACK_VERSION;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/home/atomic-write.js';
+import { mirrorPut, type HomeFiles } from './home-files.js';
 
 /** `host` for port 22, `[host]:port` otherwise, as OpenSSH writes them. */
 export function hostPattern(host: string, port: number): string {
@@ -34,7 +35,11 @@ export type HostKeyCheck =
 export class KnownHosts {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly file: string) {}
+  /** `files`: a shared database's copy, for the server that takes over (issue 17). */
+  constructor(
+    readonly file: string,
+    private readonly files?: HomeFiles,
+  ) {}
 
   /**
    * Trusts `blob` on first contact (storing it) or when it is the stored key; a different key is an error. With
@@ -52,7 +57,7 @@ export class KnownHosts {
     return this.serial(async () => {
       const lines = await this.lines();
       const kept = lines.filter((l) => !matches(l, name) && !matchesAnyPort(l, name));
-      if (kept.length !== lines.length) await writeFileAtomic(this.file, kept.map((l) => `${l}\n`).join(''));
+      if (kept.length !== lines.length) await this.write(kept);
     });
   }
 
@@ -79,8 +84,14 @@ export class KnownHosts {
       );
       return { status: 'changed', error };
     }
-    await writeFileAtomic(this.file, [...lines, `${pattern} ${type} ${presented}`].map((l) => `${l}\n`).join(''));
+    await this.write([...lines, `${pattern} ${type} ${presented}`]);
     return { status: 'stored', fingerprint: fingerprint(blob) };
+  }
+
+  private async write(lines: string[]): Promise<void> {
+    const text = lines.map((l) => `${l}\n`).join('');
+    await writeFileAtomic(this.file, text);
+    await mirrorPut(this.files, this.file, text, 0o600);
   }
 
   private async lines(): Promise<string[]> {

@@ -6,9 +6,14 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newToken } from '../../core/home/config-file.js';
 import { writeFileAtomic } from '../../core/home/atomic-write.js';
+import { mirrorPut, mirrorRemove, type HomeFiles } from './home-files.js';
 
 export class TokenStore {
-  constructor(readonly dir: string) {}
+  /** `files`: a shared database's copy, for the server that takes over (issue 17). */
+  constructor(
+    readonly dir: string,
+    private readonly files?: HomeFiles,
+  ) {}
 
   file(instance: string): string {
     return join(this.dir, `${encodeURIComponent(instance)}.token`);
@@ -29,10 +34,12 @@ export class TokenStore {
     if (existing) return existing;
     const token = newToken();
     await writeFileAtomic(this.file(instance), `${token}\n`);
+    await mirrorPut(this.files, this.file(instance), `${token}\n`, 0o600);
     return token;
   }
 
   async remove(instance: string): Promise<void> {
     await rm(this.file(instance), { force: true });
+    await mirrorRemove(this.files, this.file(instance));
   }
 }

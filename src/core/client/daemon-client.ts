@@ -208,7 +208,7 @@ export class DaemonClient {
    * bytes sent (0: none).
    */
   async ensureArchive(repo: Pick<RepoInfo, 'sha256' | 'archivePath'>): Promise<number> {
-    if (!this.transport.opts.remote) return 0;
+    if (!this.transport.opts.remote && !this.health.role) return 0;
     const path = `${this.api}/archives/${repo.sha256}`;
     if ((await this.transport.head(path)) === 200) return 0;
     const { size } = await stat(repo.archivePath);

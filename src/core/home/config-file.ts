@@ -62,6 +62,8 @@ export const HomeConfig = z.object({
       tls_key: z.string().optional(),
       /** Allow plain HTTP on a non-loopback `host` (tokens then cross the network in the clear). */
       insecure_http: z.boolean().optional(),
+      /** Where the other servers of a shared database reach this one (`https://host:port`); default host:port. */
+      advertise_url: z.string().url().optional(),
     })
     .default({ host: '127.0.0.1', port: 3000 }),
   projects: z.array(ProjectEntry).min(1),

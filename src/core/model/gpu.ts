@@ -4,7 +4,7 @@
  * When a GPU spec is given, count defaults to `1..` (so `gpu: A100` matches an 8×A100 host and takes all 8).
  */
 import { z } from 'zod';
-import { GpuVendor } from './agent-api.js';
+import { GpuVendor } from './gpu-vendor.js';
 import { byType, strictObject } from './strict.js';
 import { CountRange, MemoryRange, parseCount, parseMemory, parseRange, parsed, type Range } from './units.js';
 

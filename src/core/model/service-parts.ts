@@ -65,11 +65,7 @@ export const Model = byType({
   .describe('Publish the model on the OpenAI-compatible endpoint. A name means `{type: chat, name, format: openai, prefix: /v1}`.');
 
 const HEADER_NAME = /^[a-zA-Z0-9-_]+$/;
-/**
- * Kubernetes' default for the same field (SkyServe instead replaces after 180 s of failures). Applied by the run
- * settings, not the schema, so a parsed dstack config keeps exactly the fields dstack knows.
- */
-export const DEFAULT_FAILURE_THRESHOLD = 3;
+export { DEFAULT_FAILURE_THRESHOLD } from './probe-defaults.js';
 export const PROBE_METHODS = ['get', 'post', 'put', 'delete', 'patch', 'head'] as const;
 export const Probe = strictObject({
   type: z.literal('http').default('http').describe('The probe type. Only `http`.'),

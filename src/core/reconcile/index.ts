@@ -1,6 +1,7 @@
 export * from './adoption.js';
 export * from './backoff.js';
 export * from './decide.js';
+export * from './due.js';
 export * from './host-loss.js';
 export * from './liveness.js';
 export * from './probes.js';

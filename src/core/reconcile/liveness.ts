@@ -15,7 +15,7 @@
  * under load; a process that dies is already replaced through its exit. Liveness needs an HTTP probe.
  */
 import type { ProbeSettings, ReplicaRecord, RunRecord, RunSettings } from '../state/schema.js';
-import { DEFAULT_FAILURE_THRESHOLD } from '../model/service-parts.js';
+import { DEFAULT_FAILURE_THRESHOLD } from '../model/probe-defaults.js';
 import { groupOf, groupStates } from '../runs/groups.js';
 import { isLive } from './replica-status.js';
 

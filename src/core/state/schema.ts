@@ -261,6 +261,11 @@ export const UserRecord = z.object({
   /** sha256 hex of the token: the token itself is shown once, when the user is created, and kept nowhere. */
   tokenHash: z.string(),
   createdAt: z.number(),
+  /**
+   * On config.yml's user: the config.yml projects deleted through the API, so that the next start does not make
+   * them again (daemon/accounts/deleted-projects.ts). Absent = none.
+   */
+  deletedConfigProjects: z.array(z.string()).optional(),
 });
 export type UserRecord = z.infer<typeof UserRecord>;
 

@@ -2,6 +2,8 @@
  * Projects and their members (issue 17). Any user may create a project and becomes its admin; members see and
  * act on it as their role allows (core/auth/principal.ts). A project always keeps at least one admin member, and
  * one with active runs or fleets cannot be deleted (their replicas and hosts would be left without an owner).
+ * Deleting takes the project's finished runs and fleets with it, so a project made again under the name starts
+ * empty (its secrets go too: api/accounts.ts, once the state is saved).
  */
 import type { ProjectView } from '../../core/api.js';
 import { allows, canDeleteProject, projectRole, type Principal, type ProjectAction } from '../../core/auth/principal.js';
@@ -10,6 +12,7 @@ import { UserError } from '../../core/errors.js';
 import { isRunFinished } from '../../core/reconcile/run-status.js';
 import type { ProjectMember, ProjectRecord, ProjectRole } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
+import { forgetDeleted, rememberDeleted } from './deleted-projects.js';
 import { forbidden, userNotFound } from './users.js';
 
 /** A fleet in a final status holds no hosts any more. */
@@ -45,11 +48,22 @@ export function createProject(store: StateStore, clock: () => number, p: Princip
   checkAccountName('project', name);
   if (store.project(name)) throw new UserError('ALREADY_EXISTS', `project ${name} already exists`, { status: 409 });
   const record: ProjectRecord = { name, createdAt: clock(), createdBy: p.user, members: [{ user: p.user, role: 'admin' }] };
-  store.putProject(record);
+  store.transaction((tx) => {
+    tx.putProject(record);
+    forgetDeleted(tx, name);
+  });
   return projectView(record, 'admin');
 }
 
-export function deleteProject(store: StateStore, p: Principal, name: string, defaultProject?: string): ProjectView {
+export interface ProjectDeletion {
+  /** The server's default project, which cannot be deleted. */
+  defaultProject?: string;
+  /** config.yml's user and projects: a config.yml project deleted here stays deleted across restarts. */
+  config?: { user: string; projects: readonly string[] };
+}
+
+export function deleteProject(store: StateStore, p: Principal, name: string, o: ProjectDeletion = {}): ProjectView {
+  const { defaultProject } = o;
   const { project, role } = projectFor(store, p, name, 'manage');
   if (!canDeleteProject(role)) throw forbidden(`user ${p.user} is a ${role} of project ${name}: only its admins can delete it`);
   if (name === defaultProject) {
@@ -67,7 +81,13 @@ export function deleteProject(store: StateStore, p: Principal, name: string, def
       hint: 'Stop the runs (`dstack stop`) and delete the fleets (`dstack fleet delete`) first.',
     });
   }
-  store.removeProject(name);
+  // One transaction: a failure leaves the project whole, never a project without its history or the reverse.
+  store.transaction((tx) => {
+    for (const r of tx.runs().filter((x) => x.project === name)) tx.removeRun(r.id);
+    for (const f of tx.fleets().filter((x) => x.project === name)) tx.removeFleet(name, f.name);
+    tx.removeProject(name);
+    if (o.config?.projects.includes(name)) rememberDeleted(tx, o.config.user, name);
+  });
   return projectView(project, role);
 }
 

@@ -20,6 +20,10 @@ export interface AccountsApiOptions {
   clock: () => number;
   /** The server's default project (config.yml `default_project`), which cannot be deleted; absent = no such guard. */
   defaultProject?: () => string;
+  /** config.yml's user and projects: a config.yml project deleted through the API stays deleted. */
+  config?: () => { user: string; projects: readonly string[] };
+  /** A project's secrets: removed once its deletion is saved, and before a project of that name is made again. */
+  secretsOf?: (project: string) => { purge(): Promise<unknown> } | undefined;
 }
 
 export interface AccountsRequest {
@@ -45,12 +49,24 @@ export function createAccountsApi(o: AccountsApiOptions): (ctx: AccountsRequest)
     ['POST', /^\/api\/users$/, async (c) => changed(createUser(store, clock, c.principal, parse(CreateUserRequest, await readJson(c.req))))],
     ['DELETE', /^\/api\/users\/([^/]+)$/, async (c, [name]) => changed(deleteUser(store, c.principal, name!))],
     ['GET', /^\/api\/projects$/, async ({ principal }) => ({ projects: listProjects(store, principal) })],
-    ['POST', /^\/api\/projects$/, async (c) => changed(createProject(store, clock, c.principal, parse(CreateProjectRequest, await readJson(c.req)).name))],
+    ['POST', /^\/api\/projects$/, async (c) => {
+      const view = await changed(createProject(store, clock, c.principal, parse(CreateProjectRequest, await readJson(c.req)).name));
+      // Secrets left under the name (a deletion cut short, or made before deletions took them) are not the new project's.
+      await o.secretsOf?.(view.name)?.purge();
+      return view;
+    }],
     ['GET', /^\/api\/projects\/([^/]+)$/, async ({ principal }, [name]) => {
       const { project, role } = projectFor(store, principal, name!, 'read');
       return projectView(project, role);
     }],
-    ['DELETE', /^\/api\/projects\/([^/]+)$/, async (c, [name]) => changed(deleteProject(store, c.principal, name!, o.defaultProject?.()))],
+    ['DELETE', /^\/api\/projects\/([^/]+)$/, async (c, [name]) => {
+      // Reached before the record goes: afterwards no scope of the name exists to reach them through.
+      const secrets = store.project(name!) ? o.secretsOf?.(name!) : undefined;
+      const view = await changed(deleteProject(store, c.principal, name!, { defaultProject: o.defaultProject?.(), config: o.config?.() }));
+      // After the state: a failure here leaves secrets that the next project of the name purges, never a project without them.
+      await secrets?.purge();
+      return view;
+    }],
     ['GET', /^\/api\/projects\/([^/]+)\/members$/, async ({ principal }, [name]) => ({ members: projectFor(store, principal, name!, 'read').project.members })],
     ['POST', /^\/api\/projects\/([^/]+)\/members$/, async (c, [name]) => changed(addMember(store, c.principal, name!, parse(AddMemberRequest, await readJson(c.req))))],
     ['DELETE', /^\/api\/projects\/([^/]+)\/members\/([^/]+)$/, async (c, [name, user]) => changed(removeMember(store, c.principal, name!, user!))],

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Principal } from '../../core/auth/principal.js';
 import { DstackError, UserError } from '../../core/errors.js';
 import { DEFAULT_REPO_SIZE_LIMIT } from '../../core/repo/limits.js';
+import { mirrorPut, type HomeFiles } from '../../backends/ssh/home-files.js';
 import { sendJson } from './http.js';
 import { authorize, splitProject, type AccessOptions } from './scope-access.js';
 
@@ -26,6 +27,8 @@ export interface ArchivesApiOptions {
   access: AccessOptions<unknown>;
   /** Largest accepted archive in bytes (default: the CLI's repo size limit). */
   maxBytes?: number;
+  /** A shared database's copy, so the server that takes over can still start the run's replicas (issue 17). */
+  files?: HomeFiles;
 }
 
 export interface ArchivesRequest {
@@ -46,6 +49,13 @@ export function archiveFile(archivesDir: string, sha256: string): string {
 
 export function createArchivesApi(o: ArchivesApiOptions): (ctx: ArchivesRequest) => Promise<boolean> {
   const maxBytes = o.maxBytes ?? DEFAULT_REPO_SIZE_LIMIT;
+  // An archive a CLI on this host packed straight into this home was never PUT: mirrored on its first HEAD instead.
+  const mirrored = new Set<string>();
+  const mirror = async (sha: string, file: string): Promise<void> => {
+    if (!o.files || mirrored.has(sha)) return;
+    await mirrorPut(o.files, file, await readFile(file), 0o600);
+    mirrored.add(sha);
+  };
   return async ({ req, res, method, path: full, principal }) => {
     const { project, path: rest } = splitProject(full);
     const m = ROUTE.exec(rest);
@@ -57,6 +67,7 @@ export function createArchivesApi(o: ArchivesApiOptions): (ctx: ArchivesRequest)
       if (!SHA256.test(sha)) throw new UserError('INVALID_REQUEST', `${sha} is not a sha256 (64 lower-case hex digits)`);
       const file = archiveFile(o.archivesDir, sha);
       const held = await stat(file).then((s) => s.isFile(), () => false);
+      if (held) await mirror(sha, file);
       if (method === 'HEAD') {
         res.writeHead(held ? 200 : 404, { 'cache-control': 'no-store' }).end();
         return true;
@@ -67,6 +78,7 @@ export function createArchivesApi(o: ArchivesApiOptions): (ctx: ArchivesRequest)
         return true;
       }
       const bytes = await receive(req, file, sha, maxBytes, o.archivesDir);
+      await mirror(sha, file);
       sendJson(res, 201, { sha256: sha, bytes, stored: true });
     } catch (e) {
       if (!(e instanceof DstackError) || e.status >= 500) throw e;

@@ -72,6 +72,7 @@ export function createControlApi(o: ControlApiOptions): (req: IncomingMessage, r
       const body = (await readJson(req)) as { abort?: unknown };
       sendJson(res, 200, await saved(s.control.stop(name!, body.abort === true)));
     }],
+    ['POST', /^\/api\/runs\/([^/]+)\/restart$/, 'write', async (_req, res, [name], _u, s, who) => sendJson(res, 200, await saved(s.control.restart(name!, who.user)))],
     ['GET', /^\/api\/runs\/([^/]+)\/logs$/, 'read', async (req, res, [name], url, s) => {
       const replica = Number(url.searchParams.get('replica') ?? '0');
       const since = url.searchParams.get('since');

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { UserError } from '../../core/errors.js';
 import { HISTORY_INTERVAL_S, RunHistory, type HistoryPoint, type RunHistoryOptions } from '../runs/history.js';
 import { sendJson } from './http.js';
+import { createRunMetrics, type RunMetricsDeps } from './run-metrics.js';
 
 export interface RunHistoryAnswer {
   interval: number;
@@ -22,8 +23,31 @@ export interface RunHistoryApi {
   answer(project: string, run: string, after?: number): RunHistoryAnswer;
 }
 
-export function createRunHistory(o: RunHistoryOptions & { intervalMs?: number }): RunHistoryApi {
-  const history = new RunHistory(o);
+export interface CreateRunHistoryOptions extends Omit<RunHistoryOptions, 'metrics'> {
+  intervalMs?: number;
+  /** The agents that `dstack metrics` asks (run-metrics.ts): with them, the points carry each replica's figures. */
+  agents?: Pick<RunMetricsDeps, 'connect' | 'unreachable'>;
+}
+
+// A sample must be over before the next one is due; a host slower than that costs its replicas one point's figures.
+const AGENT_TIMEOUT_MS = (HISTORY_INTERVAL_S - 1) * 1000;
+
+export function createRunHistory(o: CreateRunHistoryOptions): RunHistoryApi {
+  const agents = o.agents;
+  // Asked by id, not name: a run applied again under the same name between listing and asking is another run.
+  const byId =
+    agents &&
+    createRunMetrics({
+      ...agents,
+      timeoutMs: AGENT_TIMEOUT_MS,
+      findRun: (id) => {
+        const found = o.runs().find((r) => r.id === id);
+        if (!found) throw new UserError('RUN_NOT_FOUND', 'the run is gone', { status: 404 });
+        return found;
+      },
+    });
+  const metrics = byId && ((run: { id: string }) => byId(run.id));
+  const history = new RunHistory({ ...o, ...(metrics ? { metrics } : {}) });
   const answer = (project: string, run: string, after?: number): RunHistoryAnswer => {
     // A run that ended keeps its points for an hour even once its record is deleted.
     if (!history.has(project, run) && !o.runs().some((r) => r.project === project && r.name === run)) {

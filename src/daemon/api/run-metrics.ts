@@ -8,8 +8,11 @@ import type { ReplicaMetrics } from '../../core/model/agent-api.js';
 import { isFinal, isRunFinished } from '../../core/reconcile/index.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 
+/** What sampling needs of a run (the history sampler has no more than this). */
+export type MeteredRun = Pick<RunRecord, 'name' | 'project' | 'status' | 'replicas'>;
+
 export interface RunMetricsDeps {
-  findRun: (name: string) => RunRecord;
+  findRun: (name: string) => MeteredRun;
   /** The instance's agent connection, opened as the reconcile loop opens it. */
   connect: (instance: string) => Promise<{ client: { replicaMetrics(id: string, signal?: AbortSignal): Promise<ReplicaMetrics> } }>;
   /** Fleet hosts already known to be off the network are not waited for. */
@@ -19,7 +22,7 @@ export interface RunMetricsDeps {
 }
 
 /** The replicas worth a row: the newest submission of each number that has not ended (none once the run ended). */
-export function activeReplicas(run: RunRecord): ReplicaRecord[] {
+export function activeReplicas(run: MeteredRun): ReplicaRecord[] {
   if (isRunFinished(run)) return [];
   const newest = new Map<number, ReplicaRecord>();
   for (const r of run.replicas) {

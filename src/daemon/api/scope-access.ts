@@ -23,16 +23,24 @@ export interface AccessOptions<S> {
   defaultProject: () => string;
   /** The scope of an existing project. */
   scope: (project: string) => S | undefined;
+  /**
+   * Whether a token that is no principal's is still one the server knows (config.yml's legacy project tokens, which
+   * only the proxy accepts): refusing it is no failed login. Absent = none is.
+   */
+  knownToken?: (token: string) => boolean;
 }
 
-/** The caller, or 401 UNAUTHORIZED; a wrong token (not a missing one) counts as a failed login. */
-export function principalOf(req: IncomingMessage, o: Pick<AccessOptions<unknown>, 'users' | 'adminToken' | 'adminUser'>): Principal {
+/**
+ * The caller, or 401 UNAUTHORIZED; an unknown token (not a missing one, nor a known one) counts as a failed login. A
+ * principal refused by a project is answered 403 by `authorize` and never counted: it is no guess.
+ */
+export function principalOf(req: IncomingMessage, o: Pick<AccessOptions<unknown>, 'users' | 'adminToken' | 'adminUser' | 'knownToken'>): Principal {
   const token = bearer(req);
   const user = resolvePrincipal(token, o.users());
   const admin = tokenMatches(token, o.adminToken());
   if (user) return user;
   if (admin) return { user: o.adminUser(), globalRole: 'admin' };
-  if (token !== undefined) noteFailedLogin(req);
+  if (token !== undefined && o.knownToken?.(token) !== true) noteFailedLogin(req);
   throw new UserError('UNAUTHORIZED', 'missing or unknown token', {
     status: 401,
     hint: 'The CLI reads the token from DSTACK_HOME/config.yml; `dstack user create` gives a user theirs.',

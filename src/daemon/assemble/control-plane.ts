@@ -9,6 +9,7 @@ import type { HomePaths } from '../../core/home/paths.js';
 import { backoffBaseFromEnv, unhealthyGraceFromEnv } from '../../core/reconcile/index.js';
 import { defaultStreamIdleMs } from '../../core/runs/stream-idle.js';
 import type { StateStore } from '../../core/state/store.js';
+import type { FileMirror } from '../../core/state/file-mirror.js';
 import { resolveSecrets, type SecretStore } from '../../core/secrets/index.js';
 import { CompositeBackend } from '../../backends/composite.js';
 import { LocalBackend } from '../../backends/local/index.js';
@@ -55,6 +56,8 @@ export interface ControlPlaneDeps {
   /** Where the daemon answers, known once it listens (run views show service URLs under it). */
   baseUrl: () => string;
   settings: ControlPlaneSettings;
+  /** A shared database's copy of the server files (issue 17); NO_FILE_MIRROR on JSON state. */
+  files?: FileMirror;
 }
 
 /** Requests per second of a service over the window closest to `windowSeconds` (30, 60 or 300). */
@@ -74,9 +77,10 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
   const local = new LocalBackend({ dir: d.paths.localAgentDir, version: DSTACK_VERSION, env, log });
   const knownHostsPath = join(d.paths.serverDir, 'known_hosts');
   // One known_hosts file, one write queue: SSH hosts by address, cloud VMs by instance id.
-  const knownHosts = new KnownHosts(knownHostsPath);
+  const files = d.files ? { files: { mirror: d.files, home: d.paths.home } } : {};
+  const knownHosts = new KnownHosts(knownHostsPath, files.files);
   const onReachability = (instance: string, reachable: boolean, error?: Error) => reachability.set(instance, reachable, error);
-  const ssh = new SshBackend({ knownHostsPath, knownHosts, log, clock, env, onReachability, ...d.settings.ssh });
+  const ssh = new SshBackend({ knownHostsPath, knownHosts, log, clock, env, onReachability, ...files, ...d.settings.ssh });
   const scopes: ProjectScopes = new ProjectScopes({
     store,
     secrets: d.secrets,
@@ -87,7 +91,7 @@ export function assembleControlPlane(d: ControlPlaneDeps) {
     log,
     local,
     ssh,
-    cloudOptions: { knownHostsPath, knownHosts, log, env, onReachability, ...d.settings.ssh },
+    cloudOptions: { knownHostsPath, knownHosts, log, env, onReachability, ...files, ...d.settings.ssh },
     reconciler: () => reconciler,
     events,
     fleetEvents,

@@ -4,6 +4,7 @@
  */
 import type { HomeConfig } from '../../core/home/config-file.js';
 import type { StateStore } from '../../core/state/store.js';
+import type { FileMirror } from '../../core/state/file-mirror.js';
 import { DSTACK_VERSION } from '../../backends/version.js';
 import { makeDigestAuthenticate } from '../../proxy/http/auth.js';
 import { makeForwarder } from '../../proxy/models/forward.js';
@@ -25,7 +26,8 @@ import type { Lifetime } from '../process/lifetime.js';
 import type { Log } from '../process/log.js';
 import { StateModelRegistry } from '../runs/model-registry.js';
 import type { ControlPlaneParts } from './control-plane.js';
-import { acceptedDigests } from './proxy-tokens.js';
+import { acceptedDigests, knownTokenOf } from './proxy-tokens.js';
+import { deletedConfigProjects } from '../accounts/deleted-projects.js';
 
 export interface DataPlaneDeps {
   plane: ControlPlaneParts;
@@ -40,6 +42,12 @@ export interface DataPlaneDeps {
   startedAt: number;
   /** What the data plane starts (the run-history sampler) is stopped with the daemon. */
   lifetime: Lifetime;
+  /** A shared database's copy of uploaded archives (issue 17). */
+  files?: FileMirror;
+  /** Set when this server leads a shared database: its advertised URL (health says `role: leader`). */
+  leaderUrl?: string;
+  /** The HA lease's relay key: requests a standby relays then count as its clients'. */
+  relayKey?: string;
 }
 
 /** Scale from zero at once on the first held request (DESIGN.md §4); the autoscaler takes it from there. */
@@ -57,8 +65,15 @@ export function accessOptions<S>(d: Pick<DataPlaneDeps, 'plane' | 'store' | 'hom
     users: () => store.users(),
     adminToken: () => d.home().token,
     adminUser: () => d.home().user,
-    // A configured project whose record is not made yet has no members: global admins only.
-    project: (name) => store.project(name) ?? (plane.scopes.exists(name) ? { name, createdAt: 0, createdBy: d.home().user, members: [] } : undefined),
+    // A configured project whose record is not made yet has no members: global admins only. One deleted through the
+    // API is gone, though config.yml still names it.
+    project: (name) =>
+      store.project(name) ??
+      (plane.scopes.exists(name) && (name === d.home().default_project || !deletedConfigProjects(store).has(name))
+        ? { name, createdAt: 0, createdBy: d.home().user, members: [] }
+        : undefined),
+    // config.yml's legacy project tokens are known too: refused here, they are not a guess.
+    knownToken: knownTokenOf(acceptedDigests(d.home, store)),
     defaultProject: () => d.home().default_project,
     scope: (project) => (plane.scopes.get(project) ? scope(project) : undefined),
   };
@@ -70,7 +85,7 @@ export function assembleDataPlane(d: DataPlaneDeps) {
   const onColdStart = makeOnColdStart(plane, store);
   const connect = (instance: string) => plane.reconciler.connect(instance);
   const unreachable = (instance: string) => store.instance(instance)?.unreachable === true;
-  const history = createRunHistory({ runs: () => store.runs(), stats, clock });
+  const history = createRunHistory({ runs: () => store.runs(), stats, clock, agents: { connect, unreachable } });
   d.lifetime.add(history.start());
   const controlScope = (project: string): ControlScope | undefined => {
     const s = plane.scopes.get(project);
@@ -83,9 +98,11 @@ export function assembleDataPlane(d: DataPlaneDeps) {
       runMetrics: createRunMetrics({ findRun: (name) => s.control.findRun(name), connect, unreachable }),
     };
   };
+  const relayKey = d.relayKey;
   return createProxyServer({
     routes: plane.routes,
     authenticate,
+    ...(relayKey ? { relayKey: () => relayKey } : {}),
     stats,
     limiter: d.limiter,
     clock,
@@ -93,10 +110,23 @@ export function assembleDataPlane(d: DataPlaneDeps) {
     controlApi: createControlApi({
       ...accessOptions(d, controlScope),
       events: plane.events,
-      archives: createArchivesApi({ archivesDir: join(d.homeDir, 'archives'), access: accessOptions(d, controlScope) }),
-      accounts: createAccountsApi({ store, saved: () => store.flush(), clock, defaultProject: () => d.home().default_project }),
+      archives: createArchivesApi({ archivesDir: join(d.homeDir, 'archives'), access: accessOptions(d, controlScope), ...(d.files ? { files: { mirror: d.files, home: d.homeDir } } : {}) }),
+      accounts: createAccountsApi({
+        store,
+        saved: () => store.flush(),
+        clock,
+        defaultProject: () => d.home().default_project,
+        config: () => ({ user: d.home().user, projects: d.home().projects.flatMap((p) => (p.url === undefined ? [p.name] : [])) }),
+        secretsOf: (project) => plane.scopes.get(project)?.secrets,
+      }),
       metrics: createMetricsHandler({ runs: () => store.runs(), stats, clock }),
-      health: () => ({ version: DSTACK_VERSION, pid: process.pid, uptimeSeconds: (clock() - d.startedAt) / 1000, home: d.homeDir }),
+      health: () => ({
+        version: DSTACK_VERSION,
+        pid: process.pid,
+        uptimeSeconds: (clock() - d.startedAt) / 1000,
+        home: d.homeDir,
+        ...(d.leaderUrl !== undefined ? { role: 'leader' as const, leader: d.leaderUrl } : {}),
+      }),
       log,
       saved: () => store.flush(),
     }),

@@ -25,6 +25,8 @@ import type { Log } from '../process/log.js';
 
 export interface ProxyWorkersDeps {
   count: number;
+  /** The HA lease's relay key: workers trust a standby's X-Forwarded-For with it, as the primary does. */
+  relayKey?: string;
   port: number;
   host: string;
   socketPath: string;
@@ -106,7 +108,7 @@ export async function startProxyWorkers(d: ProxyWorkersDeps): Promise<ProxyWorke
     if (routesDirty) wireRoutes = d.routes.list().map(toWire);
     routesDirty = false;
     const digests = d.digests?.() ?? (d.tokens?.() ?? []).map(([p, tokens]): [string, string[]] => [p, tokens.map(tokenDigest)]);
-    return { routes: wireRoutes, digests, models: d.models() };
+    return { routes: wireRoutes, digests, models: d.models(), ...(d.relayKey ? { relayKey: d.relayKey } : {}) };
   };
   const flush = (): void => {
     flushQueued = false;

@@ -1,10 +1,8 @@
 /**
- * SSH fleets in the daemon (issue 5, dstack-notes §5): plan, apply, list, get and delete of `type: fleet`
- * configurations over state and the SSH backend. Apply answers at once; each added host is provisioned in the
- * background (in parallel) with its progress stored on its instance record, so `GET /api/fleets/:name/events`
- * shows it live. A host that fails is reported (terminated with its error) while the others join; a fleet with
- * one joined host is `active`, with all failed `failed`. Hosts holding live replicas are never taken out unless
- * forced. After a restart, joined hosts come back from state and interrupted provisioning starts over.
+ * SSH fleets in the daemon (issue 5, dstack-notes §5): plan, apply, list, get and delete of `type: fleet` over state and
+ * the SSH backend. Apply answers at once; added hosts are provisioned in the background, in parallel, progress on their
+ * instance records (`GET /api/fleets/:name/events`; a restart resumes it). A failed host is reported while the others
+ * join; hosts with live replicas leave only when forced, and a host of another fleet never joins (host-claims.ts).
  */
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
@@ -26,6 +24,7 @@ import { CloudUpkeep } from './cloud-upkeep.js';
 import { FleetHosts } from './fleet-hosts.js';
 import { describeLive, FLEET_DONE, fleetTarget, liveReplicasOn, partition } from './fleets-state.js';
 export { parseFleetConfig } from './fleet-config.js';
+import { refuseTakenHosts } from './host-claims.js';
 import { instancePrefix, projectFleetState } from './project-state.js';
 import { toFleetView } from '../runs/views.js';
 
@@ -72,8 +71,10 @@ export class FleetManager {
   private readonly hosts: FleetHosts;
   private readonly cloud: CloudFleets;
   private readonly upkeep: CloudUpkeep;
+  private readonly everyInstance: () => readonly InstanceRecord[];
 
   constructor(options: FleetManagerOptions) {
+    this.everyInstance = () => options.store.instances();
     const o = (this.o = { ...options, store: projectFleetState(options.store, options) });
     const hosts = { ...o, allInstances: () => options.store.instances(), changed: (fleet: string) => this.changed(fleet) };
     this.hosts = new FleetHosts({ ...hosts, cloudTarget: (rec) => this.cloud.cloudTarget(rec) });
@@ -264,6 +265,7 @@ export class FleetManager {
     const diff = diffHosts(live.map((i) => fleetTarget(i.target!)), targets);
     // Instance names are keys across projects: new hosts get the project's prefix (kept ones have it).
     diff.add = diff.add.map((t) => ({ ...t, instance: instancePrefix(this.o) + t.instance }));
+    refuseTakenHosts({ project: this.o.project, defaultProject: this.o.defaultProject ?? this.o.project, fleet: name }, diff.add, this.everyInstance());
     return { name, config, targets, current, diff, raw: req.config };
   }
 

@@ -1,9 +1,9 @@
 /**
  * The control loop (DESIGN.md §2): every tick (and at once on agent events and API changes) host loss is decided,
- * each active run goes through the pure `reconcileRun`, its new record is stored and its effects are carried out on
- * the agents. This class only composes the parts: the tick schedule (loop.ts), agent connections and watches
- * (agent-connections.ts), effects (effects.ts), adoption of agent reports (adoption.ts) and record writes
- * (replica-records.ts); the decisions are core's.
+ * each active run that changed or has a deadline due (steady.ts) goes through the pure `reconcileRun`, its new record
+ * is stored and its effects are carried out on the agents. This class only composes the parts: the tick schedule
+ * (loop.ts), agent connections and watches (agent-connections.ts), effects (effects.ts), adoption of agent reports
+ * (adoption.ts) and record writes (replica-records.ts); the decisions are core's.
  */
 import type { AgentConnection } from '../../backends/backend.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../../core/reconcile/index.js';
 import type { GroupIpRef } from '../../core/runs/group-refs.js';
 import { groupStates } from '../../core/runs/groups.js';
-import { reconcileWithFallback } from '../../core/runs/spot-fallback.js';
+import { fallbackPolicy, reconcileWithFallback, spotUnavailable } from '../../core/runs/spot-fallback.js';
 import type { ReplicaRecord, RunRecord } from '../../core/state/schema.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { RouteTable } from '../../proxy/contracts.js';
@@ -33,6 +33,7 @@ import { ReplicaRecords, type ReplicaUpdate } from './replica-records.js';
 import { RepoUploads } from './repo-upload.js';
 import { RouteCache, syncRoutes } from './routes-sync.js';
 import { nodeScheduler, type Scheduler } from './scheduler.js';
+import { SteadyRuns } from './steady.js';
 
 export interface ReconcilerOptions<C extends AgentLink = AgentConnection> {
   store: StateStore;
@@ -76,6 +77,8 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
   private readonly adoption: Adoption;
   private readonly loop: TickLoop;
   private readonly routeCache = new RouteCache();
+  private readonly steady = new SteadyRuns();
+  private decided = 0;
 
   constructor(private readonly o: ReconcilerOptions<C>) {
     const scheduler = o.scheduler ?? nodeScheduler;
@@ -208,19 +211,34 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
     syncRoutes(this.o.routes, this.o.store.runs(), options, this.routeCache);
   }
 
+  /** Runs decided on since the start (steady runs are skipped: steady.ts); for tests and benches. */
+  decisions(): number {
+    return this.decided;
+  }
+
   private async tick(): Promise<void> {
     const now = this.o.clock();
     const { store } = this.o;
     this.carryOut(decideHostLoss({ runs: store.runs(), instances: store.instances(), now, windowMs: this.o.hostLossMs ?? 30_000 }), now);
     const effects: Effect[] = [];
-    for (const run of this.activeRuns()) {
-      const target = replicaTarget(this.o.usesFleets?.(run.config.backends, run.project), { kind: this.o.backend.kind, instance: this.o.backend.instances()[0] });
+    const active = this.activeRuns();
+    const single = { kind: this.o.backend.kind, instance: this.o.backend.instances()[0] };
+    let spot: string | undefined;
+    for (const run of active) {
+      const target = replicaTarget(this.o.usesFleets?.(run.config.backends, run.project), single);
+      // A dynamic fallback also reads which spot instances could not be made (spot-fallback.ts).
+      const dynamic = fallbackPolicy(run.config)?.dynamic === true;
+      if (dynamic) spot ??= [...spotUnavailable(store.instances())].sort().join(',');
+      const inputs = `${target.backend} ${target.instance ?? ''}${dynamic ? ` ${spot}` : ''}`;
+      if (this.steady.isSteady(run, inputs, now)) continue;
       const grace = this.o.unhealthyGraceMs;
       const ctx = { now, backoffBaseMs: this.o.backoffBaseMs, crashLoopLimit: this.o.crashLoopLimit, ...target, ...(grace !== undefined ? { unhealthyGraceMs: grace } : {}) };
       const stored = this.records.updateRun(
         run.id,
         (current) => {
+          this.decided++;
           const decision = reconcileWithFallback(current, ctx, () => store.instances());
+          this.steady.decided(current, decision, inputs, ctx);
           effects.push(...decision.effects);
           return decision.run;
         },
@@ -228,6 +246,7 @@ export class Reconciler<C extends AgentLink = AgentConnection> {
       );
       if (stored && stored.status !== run.status) this.o.log(`run ${run.name}: ${run.status} → ${stored.status}`);
     }
+    this.steady.retain(active);
     for (const effect of effects) this.effects.execute(effect);
     this.syncRoutes();
     for (const listener of this.tickListeners) listener();

@@ -1,7 +1,7 @@
 /**
  * The control API's operations (src/core/api.ts) over state, the backend and the reconciler: plan, apply, list,
- * get, stop, logs, events, offers. Applies are serialized so two concurrent applies never interleave their
- * read-modify-write of state.
+ * get, stop, restart, logs, events, offers. Applies (and restarts) are serialized so two concurrent ones never
+ * interleave their read-modify-write of state.
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -19,7 +19,9 @@ import {
   diffRuns,
   planSummary,
   prepareRun,
+  requirementsOf,
   runOffers,
+  type ApplyInput,
   type CloudFleetOffers,
   setDesired,
   type ApplyOutcome,
@@ -99,9 +101,12 @@ export class ControlPlane {
 
   private async applyNow(req: ApplyRequest, user: string): Promise<RunView> {
     const prepared = await prepareRun(req.config, this.o, this.o.random, req.repo, req.secretPaths);
+    return this.submitPrepared(prepared, { configPath: req.configPath, force: req.force }, user);
+  }
+
+  private async submitPrepared(prepared: PreparedRun, request: ApplyInput['request'], user: string): Promise<RunView> {
     checkOffers(await this.offersFor(prepared), prepared.config, this.onFleets(prepared));
     const context = { project: this.o.project, user, now: this.o.clock(), id: randomBytes(8).toString('hex') };
-    const request = { configPath: req.configPath, force: req.force };
     // The runs are read in the transaction that writes the outcome, so the outcome is decided on what it replaces.
     const outcome = this.o.store.transaction((tx) => {
       const previous = this.runsNamed(prepared.name, tx.runs());
@@ -112,6 +117,40 @@ export class ControlPlane {
     if (outcome.action === 'recreated') this.changed(outcome.stopped);
     if (outcome.action !== 'unchanged') this.changed(outcome.run);
     return this.view(outcome.run);
+  }
+
+  /**
+   * The dashboard's Restart: an active run gets a new deployment, which the reconciler rolls out one replica at a
+   * time (new ready before old stops: no downtime), as `dstack apply --force` of the same configuration does; a
+   * finished run is submitted again from its stored configuration, as `dstack apply` of the same file would.
+   */
+  restart(name: string, user = this.o.user): Promise<RunView> {
+    const next = this.queue.then(() => this.restartNow(name, user));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async restartNow(name: string, user: string): Promise<RunView> {
+    const run = this.findRun(name);
+    if (!isRunFinished(run)) {
+      if (isRunEnding(run)) throw new UserError('RUN_ENDING', `Run ${name} is stopping`, { status: 409, hint: 'Restart it once it has stopped.' });
+      const next = this.o.store.updateRun(run.id, (cur) => ({ ...cur, deployment: cur.deployment + 1 }))!;
+      this.changed(next);
+      return this.view(next);
+    }
+    // The stored record, not `configRaw` again: values the CLI masked (secretPaths) are only in the spec templates.
+    const prepared: PreparedRun = {
+      name: run.name,
+      raw: run.configRaw,
+      config: run.config,
+      repo: run.repo,
+      settings: run.settings,
+      specTemplate: run.specTemplate,
+      specTemplates: run.specTemplates,
+      requirements: requirementsOf(run.config.resources),
+      warnings: [],
+    };
+    return this.submitPrepared(prepared, { configPath: run.configPath, force: false }, user);
   }
 
   list(all: boolean): RunView[] {

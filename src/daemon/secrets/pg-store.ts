@@ -1,12 +1,14 @@
 /**
  * The team server's secrets: table `secrets` (S16 schema), loaded into memory when opened, like the file store,
  * because a replica's spec is resolved synchronously. A change is answered only once it is committed, and memory
- * is updated from the row the database returns, so it follows the database and never leads it.
+ * is updated from the row the database returns, so it follows the database and never leads it. With a fence (a
+ * leader's lease, issue 17 HA), a change is written only while the lease is still this server's (fence.ts).
  */
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { InternalError, UserError } from '../../core/errors.js';
 import type { SecretMeta, SecretStore } from '../../core/secrets/store.js';
 import { connectPool, databaseAddress } from '../state/pg/connect.js';
+import { fenceLatch, fencedWrite, isFenced, type Fence } from '../state/pg/fence.js';
 
 interface Entry {
   value: string;
@@ -22,6 +24,14 @@ interface Row {
   created_at: string;
   updated_at: string;
   created?: boolean;
+}
+
+export interface PgSecretStoreOptions {
+  clock?: () => number;
+  /** The leader's lease: a change is committed only while it holds; else it rejects with STATE_FENCED. */
+  fence?: Fence;
+  /** Told once, at the first change refused by the fence. */
+  onFenced?: (e: Error) => void;
 }
 
 export interface PgSecretStore extends SecretStore {
@@ -44,6 +54,7 @@ const UPSERT = `INSERT INTO secrets (project, name, value, created_at, updated_a
  * objects are not ours to vouch for, so they are not passed on as `cause` (values must never reach a log).
  */
 function writeFailed(action: string, project: string, name: string, e: unknown): Error {
+  if (isFenced(e)) return e;
   const code = (e as { code?: unknown }).code;
   // 22021: PostgreSQL text cannot hold a NUL character; the file store could, so say why.
   if (code === '22021') return new UserError('SECRET_VALUE_INVALID', `Secret ${name} of project ${project}: the value contains a NUL character, which the database cannot store`);
@@ -53,13 +64,17 @@ function writeFailed(action: string, project: string, name: string, e: unknown):
 
 class PostgresSecretStore implements PgSecretStore {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly fenced: ReturnType<typeof fenceLatch>;
 
   constructor(
     private readonly pool: Pool,
     private readonly projects: Map<string, Map<string, Entry>>,
     private readonly clock: () => number,
     private readonly ownsPool: boolean,
-  ) {}
+    private readonly fence: { fence?: Fence; onFenced?: (e: Error) => void; where?: string } = {},
+  ) {
+    this.fenced = fenceLatch(fence.onFenced);
+  }
 
   list(project: string): SecretMeta[] {
     return [...(this.projects.get(project) ?? new Map<string, Entry>())].map(([name, e]) => meta(name, e)).sort((a, b) => a.name.localeCompare(b.name));
@@ -75,7 +90,7 @@ class PostgresSecretStore implements PgSecretStore {
 
   set(project: string, name: string, value: string): Promise<{ secret: SecretMeta; created: boolean }> {
     return this.serial(async () => {
-      const { rows } = await this.pool.query<Row>(UPSERT, [project, name, value, this.clock()]).catch((e: unknown) => {
+      const { rows } = await this.write((c) => c.query<Row>(UPSERT, [project, name, value, this.clock()])).catch((e: unknown) => {
         throw writeFailed('save', project, name, e);
       });
       const row = rows[0];
@@ -88,9 +103,9 @@ class PostgresSecretStore implements PgSecretStore {
 
   delete(project: string, name: string): Promise<SecretMeta | undefined> {
     return this.serial(async () => {
-      const { rows } = await this.pool
-        .query<Row>('DELETE FROM secrets WHERE project = $1 AND name = $2 RETURNING project, name, value, created_at, updated_at', [project, name])
-        .catch((e: unknown) => {
+      const { rows } = await this.write((c) =>
+        c.query<Row>('DELETE FROM secrets WHERE project = $1 AND name = $2 RETURNING project, name, value, created_at, updated_at', [project, name]),
+      ).catch((e: unknown) => {
           throw writeFailed('delete', project, name, e);
         });
       this.projects.get(project)?.delete(name);
@@ -102,6 +117,18 @@ class PostgresSecretStore implements PgSecretStore {
   async close(): Promise<void> {
     await this.queue;
     if (this.ownsPool) await this.pool.end();
+  }
+
+  /** Through the fence when there is one; after the first refusal, every change is refused without a query. */
+  private async write<T>(fn: (client: ClientBase) => Promise<T>): Promise<T> {
+    const refused = this.fenced.refused();
+    if (refused) throw refused;
+    try {
+      return await fencedWrite(this.pool, this.fence.fence, this.fence.where, fn);
+    } catch (e) {
+      this.fenced.note(e);
+      throw e;
+    }
   }
 
   private put(project: string, name: string, entry: Entry): void {
@@ -120,9 +147,16 @@ class PostgresSecretStore implements PgSecretStore {
 
 /**
  * Opens the store on the daemon's pool, or on a pool of its own made from `source` when it is a URL (closed by
- * `close()`). The schema must already be migrated.
+ * `close()`). The schema must already be migrated. The second argument is the clock, or the options (clock
+ * included); options may also come third, after a clock.
  */
-export async function openPgSecretStore(source: string | Pool, clock: () => number = Date.now): Promise<PgSecretStore> {
+export async function openPgSecretStore(
+  source: string | Pool,
+  clockOrOptions: (() => number) | PgSecretStoreOptions = Date.now,
+  more: PgSecretStoreOptions = {},
+): Promise<PgSecretStore> {
+  const options = typeof clockOrOptions === 'function' ? { ...more, clock: clockOrOptions } : { ...more, ...clockOrOptions };
+  const clock = options.clock ?? Date.now;
   const ownsPool = typeof source === 'string';
   // A dropped idle connection needs no report of its own: the next query fails and says why.
   const pool = typeof source === 'string' ? await connectPool(source, { applicationName: 'dstack-secrets', max: 2, onIdleError: () => undefined }) : source;
@@ -130,7 +164,8 @@ export async function openPgSecretStore(source: string | Pool, clock: () => numb
     const { rows } = await pool.query<Row>('SELECT project, name, value, created_at, updated_at FROM secrets');
     const projects = new Map<string, Map<string, Entry>>();
     for (const row of rows) projects.set(row.project, (projects.get(row.project) ?? new Map<string, Entry>()).set(row.name, entryOf(row)));
-    return new PostgresSecretStore(pool, projects, clock, ownsPool);
+    const where = typeof source === 'string' ? databaseAddress(source) : undefined;
+    return new PostgresSecretStore(pool, projects, clock, ownsPool, { fence: options.fence, onFenced: options.onFenced, where });
   } catch (e) {
     if (ownsPool) await pool.end().catch(() => undefined);
     const where = typeof source === 'string' ? ` from ${databaseAddress(source)}` : '';

@@ -10,6 +10,7 @@ import type { SecretStore } from '../../core/secrets/store.js';
 import type { StateStore } from '../../core/state/store.js';
 import type { Lifetime } from '../process/lifetime.js';
 import type { Log } from '../process/log.js';
+import type { Fence } from './pg/fence.js';
 import { openSecretFile, secretsFileIn } from '../secrets/file-store.js';
 import { createJsonStateStore, loadState } from './json-store.js';
 
@@ -29,8 +30,13 @@ export interface OpenStateOptions {
   log: Log;
   /** Everything opened here is closed by it, last registered first (the store flushes before its pool ends). */
   lifetime: Lifetime;
-  /** The database lock was lost: another server may now take the same state. */
+  /** The database lock was lost, or a write found the lease taken: another server may now take the same state. */
   onLockLost: (e: Error) => void;
+  /**
+   * The lease of the server leading a shared database (issue 17): its Leadership holds the database lock, and every
+   * write checks the lease is still its own. Without it the database is this server's alone (the lock is taken here).
+   */
+  fence?: Fence;
 }
 
 export async function openState(options: OpenStateOptions): Promise<OpenedState> {
@@ -45,10 +51,11 @@ export async function openState(options: OpenStateOptions): Promise<OpenedState>
   const { acquireDatabaseLock } = await import('./pg/server-lock.js');
   const { openPgStateStore } = await import('./pg/pg-store.js');
   const { openPgSecretStore } = await import('../secrets/pg-store.js');
-  lifetime.add(await acquireDatabaseLock(database.url, options.onLockLost));
-  const store = await openPgStateStore(database.url, { log, onError: reportWrite });
+  const fence = options.fence ? { fence: options.fence, onFenced: options.onLockLost } : {};
+  if (!options.fence) lifetime.add(await acquireDatabaseLock(database.url, options.onLockLost));
+  const store = await openPgStateStore(database.url, { log, onError: reportWrite, ...fence });
   lifetime.add(() => store.close());
-  const secrets = await openPgSecretStore(database.url, clock);
+  const secrets = await openPgSecretStore(database.url, { clock, ...fence });
   lifetime.add(() => secrets.close());
   return { store, secrets, where: redactDatabaseUrl(database.url) };
 }

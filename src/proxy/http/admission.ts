@@ -64,8 +64,9 @@ export function admit(
     if (token === undefined) {
       return { rejection: { status: 401, detail: 'Not authenticated', headers: { 'www-authenticate': 'Bearer' } } };
     }
-    if (!ctx.authenticate(sp.project, token)) {
-      noteFailedLogin(req);
+    const auth = ctx.authenticate(sp.project, token);
+    if (auth !== 'ok') {
+      if (auth === 'unknown') noteFailedLogin(req);
       return { rejection: { status: 403, detail: `Unauthenticated or unauthorized to access project ${sp.project}` } };
     }
   }

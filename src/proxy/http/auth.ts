@@ -3,13 +3,20 @@
  * project's accepted digests (its members' stored token hashes, global admins', config.yml's legacy project tokens),
  * so the data plane, proxy workers included, never holds a plain token. Compared with `timingSafeEqual` (equal
  * lengths, so no length leak) against every accepted digest without an early exit, so the time taken does not tell
- * how close a guess was or which token matched.
+ * how close a guess was or which token matched. A refused token is then looked up the same way among all known
+ * digests: `not-member` when found (no failed login), else `unknown`.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { Authenticate } from '../contracts.js';
+import type { Authenticate, AuthVerdict } from '../contracts.js';
 
-/** A project's accepted token digests (sha256, hex); undefined = no such project. */
+/**
+ * A project's accepted token digests (sha256, hex); undefined = no such project. Asked for `KNOWN_TOKENS`, every
+ * digest the server knows (all users', admins', config.yml's): what tells a non-member from a guesser.
+ */
 export type DigestsOf = (project: string) => readonly string[] | undefined;
+
+/** Not a project name (core/auth/names.ts allows none with `*`), so it can share the digests map workers get. */
+export const KNOWN_TOKENS = '*';
 
 /** The digest a token is stored and compared as (the same as core/auth tokenHash). */
 export const tokenDigest = (token: string): string => hash('sha256', token, 'hex');
@@ -28,12 +35,7 @@ export function makeDigestAuthenticate(digestsOf: DigestsOf): Authenticate {
     }
     return b;
   };
-  return (project, token) => {
-    if (!token) return false;
-    const accepted = digestsOf(project);
-    if (!accepted || accepted.length === 0) return false;
-    // One-shot hash: no Hash object per request.
-    const presented = hash('sha256', token, 'buffer');
+  const accepts = (accepted: readonly string[], presented: Buffer): boolean => {
     let ok = false;
     for (const hex of accepted) {
       const b = bytesOf(hex);
@@ -43,9 +45,18 @@ export function makeDigestAuthenticate(digestsOf: DigestsOf): Authenticate {
     }
     return ok;
   };
+  return (project, token): AuthVerdict => {
+    if (!token) return 'unknown';
+    // One-shot hash: no Hash object per request.
+    const presented = hash('sha256', token, 'buffer');
+    const accepted = project === KNOWN_TOKENS ? undefined : digestsOf(project);
+    if (accepted && accepts(accepted, presented)) return 'ok';
+    // Refusals only: the accepted path never pays for the wider set.
+    return accepts(digestsOf(KNOWN_TOKENS) ?? [], presented) ? 'not-member' : 'unknown';
+  };
 }
 
-/** Plain tokens by project (tests, benches): digested once per token value, then as above. */
+/** Plain tokens by project (tests, benches): digested once per token value, then as above; known = any project's. */
 export function makeAuthenticate(tokensByProject: () => Map<string, string[]>): Authenticate {
   const digests = new Map<string, string>();
   const digestOf = (token: string): string => {
@@ -57,7 +68,9 @@ export function makeAuthenticate(tokensByProject: () => Map<string, string[]>): 
     }
     return d;
   };
-  return makeDigestAuthenticate((project) => tokensByProject().get(project)?.map(digestOf));
+  return makeDigestAuthenticate((project) =>
+    project === KNOWN_TOKENS ? [...tokensByProject().values()].flat().map(digestOf) : tokensByProject().get(project)?.map(digestOf),
+  );
 }
 
 /** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */

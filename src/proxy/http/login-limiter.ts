@@ -1,8 +1,10 @@
 /**
- * Failed logins per client address (tokens name a project or the admin, not a person, so the address is the key):
- * after `maxFailures` wrong tokens within a sliding `windowMs`, every request from that address that carries a
- * token is answered 429 with Retry-After until the oldest of those failures leaves the window. Blocking correct
- * tokens too is the point: answering them would let a guesser keep going and learn which guess was right.
+ * Failed logins per client address: a bearer token sends no user name, and a failed one matches no user, so the
+ * address is the only key (a known user's token refused by a project is no failed login: callers count `unknown`
+ * verdicts only, contracts.ts `AuthVerdict`). After `maxFailures` such tokens within a sliding `windowMs`, every
+ * request from that address that carries a token is answered 429 with Retry-After until the oldest of those failures
+ * leaves the window. Blocking correct tokens too is the point: answering them would let a guesser keep going and
+ * learn which guess was right. One limiter per listener serves the control API, attach, proxy and model endpoint.
  * Successful requests are never delayed; memory is bounded (the least recently failing addresses are dropped).
  */
 import type { IncomingMessage } from 'node:http';
@@ -98,7 +100,7 @@ export function tooManyLogins(retryAfterSeconds: number): { status: 429; detail:
   return { status: 429, detail: 'Too many failed logins from this address; try again later', headers: { 'retry-after': String(retryAfterSeconds) } };
 }
 
-/** Called where a presented token was found wrong (proxy, models endpoint, control API, attach). */
+/** Called where a presented token was found unknown (proxy, models endpoint, control API, attach). */
 export function noteFailedLogin(req: IncomingMessage): void {
   (req.socket as unknown as Watched)[LIMITER]?.failed(req.socket.remoteAddress);
 }

@@ -18,6 +18,7 @@ import { SERVICES_PREFIX, parseServicePath } from './admission.js';
 import type { ProxyContext, ProxyLog } from './context.js';
 import { notFound, rejectionBytes, sendRejection } from './errors.js';
 import { LoginLimiter, tooManyLogins, watchLogin, type LoginLimits } from './login-limiter.js';
+import { adoptRelayedClient } from './relayed-client.js';
 import { handleServiceRequest } from './service-proxy.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -54,6 +55,8 @@ export interface ProxyServerOptions {
   loginLimits?: LoginLimits;
   /** The web dashboard (`/`, `/ui/*`): answers and returns true for its paths, before the 404. */
   dashboard?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The current HA relay key (relayed-client.ts): a standby's requests then count as its clients'. Undefined: off. */
+  relayKey?: () => string | undefined;
 }
 
 export interface ProxyServer {
@@ -91,6 +94,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // requestTimeout off: a request held for a cold start keeps its body unread for up to holdTimeoutMs.
     { requestTimeout: 0, noDelay: true, keepAliveTimeout: 65_000 },
     (req, res) => {
+      adoptRelayedClient(req, options.relayKey);
       const wait = blocked(req);
       if (wait !== undefined) return sendRejection(res, tooManyLogins(wait));
       const url = req.url ?? '/';
@@ -110,6 +114,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   // Upgraded sockets leave node:http's bookkeeping (closeAllConnections skips them): track them for close().
   const tunnels = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    adoptRelayedClient(req, options.relayKey);
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));
     const wait = blocked(req);

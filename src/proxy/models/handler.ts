@@ -46,8 +46,9 @@ async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Pr
     throw new ModelsApiError(400, 'More than one Authorization header', 'invalid_request_error', 'ambiguous_authorization');
   }
   const token = bearerToken(req.headers.authorization);
-  if (!deps.authenticate(route.project, token)) {
-    if (token !== undefined) noteFailedLogin(req);
+  const verdict = deps.authenticate(route.project, token);
+  if (verdict !== 'ok') {
+    if (verdict === 'unknown' && token !== undefined) noteFailedLogin(req);
     throw new ModelsApiError(401, `Invalid or missing token for project ${route.project}: pass a dstack token of a project member as the API key`, 'authentication_error', 'invalid_api_key');
   }
   const endpoint = route.endpoint;

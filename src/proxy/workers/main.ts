@@ -54,6 +54,7 @@ export function runProxyWorker(): void {
   let models: ModelEntry[] = [];
   let relayed = new Set<string>();
   let modelsRelayed = false;
+  let relayKey: string | undefined;
   let listener: Server | undefined;
 
   const apply = (state: WorkerState): void => {
@@ -61,6 +62,7 @@ export function runProxyWorker(): void {
     relayed = new Set(state.routes.filter((r) => r.relay).map((r) => `${r.project}/${r.run}`));
     digests = new Map(state.digests);
     models = state.models;
+    relayKey = state.relayKey;
     modelsRelayed = models.some((m) => relayed.has(`${m.project}/${m.run}`));
   };
 
@@ -79,6 +81,7 @@ export function runProxyWorker(): void {
       onColdStart,
       ...m.hold,
       controlApi: toPrimary,
+      relayKey: () => relayKey,
       controlUpgrade: relayUpgrade(m.socketPath),
       // The dashboard lives in the primary (it loads its assets lazily; workers never do).
       dashboard: (req, res) => {

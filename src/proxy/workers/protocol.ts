@@ -22,6 +22,8 @@ export interface WorkerState {
   /** Accepted token digests by project (`makeDigestAuthenticate`): a worker never receives a plain token. */
   digests: [string, string[]][];
   models: ModelEntry[];
+  /** The HA lease's relay key (proxy/http/relayed-client.ts); absent when not on a shared database. */
+  relayKey?: string;
 }
 
 export interface HoldSettings {

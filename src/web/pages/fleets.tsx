@@ -6,16 +6,16 @@ import { ErrorNote, Status } from '../components.js';
 import { formatTime } from '../format.js';
 import { placements, type Placement } from '../placements.js';
 import { usePoll } from '../hooks.js';
-import { hrefOf } from '../router.js';
+import { hrefOf, withProject } from '../router.js';
 
-function Placed({ items }: { items: Placement[] | undefined }) {
+function Placed({ items, project }: { items: Placement[] | undefined; project: string | undefined }) {
   if (!items || items.length === 0) return <>-</>;
   return (
     <>
       {items.map((p, i) => (
         <span key={`${p.run}/${p.replica}`}>
           {i > 0 ? ', ' : ''}
-          <a href={hrefOf({ page: 'run', name: p.run })}>
+          <a href={hrefOf(withProject({ page: 'run', name: p.run }, project))}>
             {p.run}/{p.replica}
           </a>
         </span>
@@ -24,7 +24,7 @@ function Placed({ items }: { items: Placement[] | undefined }) {
   );
 }
 
-function InstanceRow({ i, placed }: { i: InstanceView; placed: Map<string, Placement[]> }) {
+function InstanceRow({ i, placed, project }: { i: InstanceView; placed: Map<string, Placement[]>; project: string | undefined }) {
   return (
     <tr data-instance={i.name}>
       <td>{i.name}</td>
@@ -38,13 +38,13 @@ function InstanceRow({ i, placed }: { i: InstanceView; placed: Map<string, Place
       <td>{i.blocks ? `${i.busyBlocks ?? 0}/${i.blocks}` : '-'}</td>
       <td>{i.cloud ? formatPrice(i.cloud.price) : '-'}</td>
       <td>
-        <Placed items={placed.get(i.name)} />
+        <Placed items={placed.get(i.name)} project={project} />
       </td>
     </tr>
   );
 }
 
-export function FleetsPage({ api }: { api: Api }) {
+export function FleetsPage({ api, project }: { api: Api; project?: string | undefined }) {
   const live = usePoll(
     async (signal) => {
       const [fleets, runs] = await Promise.all([
@@ -96,7 +96,7 @@ export function FleetsPage({ api }: { api: Api }) {
             </thead>
             <tbody>
               {f.instances.map((i) => (
-                <InstanceRow key={i.name} i={i} placed={placed} />
+                <InstanceRow key={i.name} i={i} placed={placed} project={project} />
               ))}
             </tbody>
           </table>
@@ -106,7 +106,7 @@ export function FleetsPage({ api }: { api: Api }) {
         <section class="panel" aria-label="This machine">
           <h2>This machine (local backend)</h2>
           <p>
-            <Placed items={local} />
+            <Placed items={local} project={project} />
           </p>
         </section>
       ) : null}

@@ -9,7 +9,7 @@ import type { Api } from '../api.js';
 import { modelsPath, describeFailure } from '../chat.js';
 import { ErrorNote, Status } from '../components.js';
 import { usePoll } from '../hooks.js';
-import { hrefOf } from '../router.js';
+import { hrefOf, withProject } from '../router.js';
 import { openaiSnippets } from '../snippets.js';
 import { Playground } from './playground.js';
 
@@ -22,10 +22,11 @@ export interface PublishedModel {
 
 const DEFAULT_PROJECT = 'main';
 
-async function loadModels(api: Api, signal: AbortSignal): Promise<PublishedModel[]> {
+/** `project`: the picked one (only its models); none = the default project's runs, and `main`. */
+async function loadModels(api: Api, signal: AbortSignal, project: string | undefined): Promise<PublishedModel[]> {
   const { runs } = await api.get<{ runs: RunView[] }>('/api/runs', signal);
   const withModel = runs.filter((r) => r.model);
-  const projects = [...new Set([DEFAULT_PROJECT, ...withModel.map((r) => r.project)])];
+  const projects = project !== undefined ? [project] : [...new Set([DEFAULT_PROJECT, ...withModel.map((r) => r.project)])];
   const lists = await Promise.all(
     projects.map(async (project) => {
       const res = await api.raw(modelsPath(project), { signal });
@@ -65,8 +66,8 @@ function CopyButton({ text, what }: { text: string; what: string }) {
   );
 }
 
-export function ModelsPage({ api, model }: { api: Api; model?: string | undefined }) {
-  const live = usePoll((signal) => loadModels(api, signal), 5000, 'models');
+export function ModelsPage({ api, model, project }: { api: Api; model?: string | undefined; project?: string | undefined }) {
+  const live = usePoll((signal) => loadModels(api, signal, project), 5000, `models/${project ?? ''}`);
   const models = live.data ?? [];
   const chosen = models.find((m) => m.id === model) ?? (model === undefined ? models[0] : undefined);
   return (
@@ -94,13 +95,13 @@ export function ModelsPage({ api, model }: { api: Api; model?: string | undefine
             {models.map((m) => (
               <tr key={`${m.project}/${m.id}`} data-model={m.id} aria-current={m === chosen ? 'true' : undefined}>
                 <td>
-                  <a href={hrefOf({ page: 'models', model: m.id })}>{m.id}</a>
+                  <a href={hrefOf(withProject({ page: 'models', model: m.id }, project))}>{m.id}</a>
                 </td>
                 <td>{m.project}</td>
                 <td>
                   {m.run ? (
                     <>
-                      <a href={hrefOf({ page: 'run', name: m.run.name })}>{m.run.name}</a> <Status status={m.run.status} />
+                      <a href={hrefOf(withProject({ page: 'run', name: m.run.name }, project))}>{m.run.name}</a> <Status status={m.run.status} />
                     </>
                   ) : (
                     '-'

@@ -1,18 +1,19 @@
 /**
  * The Run page's plots (uPlot: ~20 KB gzipped, canvas, no dependencies): requests per second, requests in flight,
- * p50/p99 latency and desired vs ready replicas over the last hour. Canvas strokes cannot use CSS variables, so
+ * p50/p99 latency and desired vs ready replicas over the last hour, then each replica's CPU and memory (and GPU
+ * when its agent reports GPU figures), one line per replica. Canvas strokes cannot use CSS variables, so
  * the colours are read from the page's theme and the charts are made again when the system switches light/dark.
  * Each chart's element carries its uPlot instance (`.uplot`), so tests read the plotted data, not pixels.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Api } from '../api.js';
 import { ErrorNote } from '../components.js';
-import { columns, useHistory, type HistoryPoint } from '../history.js';
+import { columns, replicaColumns, useHistory, type HistoryPoint, type ReplicaFigures, type RunFigure } from '../history.js';
 
 interface Line {
-  key: keyof HistoryPoint;
+  key: RunFigure;
   label: string;
   /** A CSS variable of app.css. */
   color: string;
@@ -67,7 +68,36 @@ function useColorScheme(): boolean {
   return isDark;
 }
 
-function options(chart: Chart, width: number): uPlot.Options {
+/** One replica's line per colour, dashed once the colours run out. */
+const REPLICA_COLORS = ['--info', '--ok', '--warn', '--bad', '--muted'];
+
+interface ReplicaChart {
+  id: string;
+  title: string;
+  unit: string;
+  figure: keyof ReplicaFigures;
+  /** Shown only when some replica reports it (GPU figures need GPUs and the agent's SMI tool). */
+  optional?: boolean;
+}
+
+export const REPLICA_CHARTS: readonly ReplicaChart[] = [
+  { id: 'cpu', title: 'CPU per replica', unit: '% (100 = one core)', figure: 'cpu' },
+  { id: 'memory', title: 'Memory per replica', unit: 'MiB', figure: 'memoryMiB' },
+  { id: 'gpu', title: 'GPU utilisation per replica', unit: '%', figure: 'gpu', optional: true },
+  { id: 'gpu-memory', title: 'GPU memory per replica', unit: 'MiB', figure: 'gpuMemoryMiB', optional: true },
+];
+
+/** What a drawn chart needs: its lines (fixed for the life of one uPlot instance) and its columns. */
+interface Drawn {
+  id: string;
+  title: string;
+  unit: string;
+  integer?: boolean | undefined;
+  lines: Omit<Line, 'key'>[];
+  data: (number | null)[][];
+}
+
+function options(chart: Drawn, width: number): uPlot.Options {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string) => css.getPropertyValue(name).trim() || '#888';
   const axis = { stroke: v('--muted'), grid: { stroke: v('--line'), width: 1 }, ticks: { stroke: v('--line'), width: 1 } };
@@ -82,10 +112,12 @@ function options(chart: Chart, width: number): uPlot.Options {
   };
 }
 
-function Plot({ chart, points, isDark }: { chart: Chart; points: HistoryPoint[]; isDark: boolean }) {
+function Plot({ chart, isDark }: { chart: Drawn; isDark: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
-  const data = () => columns(points, chart.lines.map((l) => l.key)) as uPlot.AlignedData;
+  const data = () => chart.data as uPlot.AlignedData;
+  // A new replica is a new line: uPlot's series are fixed, so the chart is made again.
+  const shape = chart.lines.map((l) => l.label).join('\n');
 
   useEffect(() => {
     const el = box.current!;
@@ -98,12 +130,13 @@ function Plot({ chart, points, isDark }: { chart: Chart; points: HistoryPoint[];
       resize.disconnect();
       u.destroy();
     };
-  }, [isDark]);
+  }, [isDark, shape]);
 
-  useEffect(() => plot.current?.setData(data()), [points]);
+  useEffect(() => plot.current?.setData(data()), [chart.data]);
 
-  const last = points.at(-1);
-  const summary = last ? chart.lines.map((l) => `${l.label} ${last[l.key]} ${chart.unit}`).join(', ') : 'no data yet';
+  const lastOf = (i: number) => chart.data[i + 1]?.at(-1);
+  const summary =
+    chart.data[0]!.length > 0 ? chart.lines.map((l, i) => `${l.label} ${lastOf(i) ?? '-'} ${chart.unit}`).join(', ') : 'no data yet';
   return (
     <figure class="plot" data-chart={chart.id}>
       <figcaption>{chart.title}</figcaption>
@@ -112,17 +145,35 @@ function Plot({ chart, points, isDark }: { chart: Chart; points: HistoryPoint[];
   );
 }
 
+function runCharts(points: HistoryPoint[]): Drawn[] {
+  return CHARTS.map((c) => ({ ...c, data: columns(points, c.lines.map((l) => l.key)) }));
+}
+
+function replicaCharts(points: HistoryPoint[]): Drawn[] {
+  return REPLICA_CHARTS.flatMap((c) => {
+    const { labels, data } = replicaColumns(points, c.figure);
+    if (c.optional && labels.length === 0) return [];
+    const lines = labels.map((label, i) => ({
+      label: `replica ${label}`,
+      color: REPLICA_COLORS[i % REPLICA_COLORS.length]!,
+      ...(i >= REPLICA_COLORS.length ? { dash: [6, 4] } : {}),
+    }));
+    return [{ id: c.id, title: c.title, unit: c.unit, lines, data }];
+  });
+}
+
 export function PlotsPanel({ api, run, active }: { api: Api; run: string; active: boolean }) {
   const history = useHistory(api, run, active);
   const isDark = useColorScheme();
+  const charts = useMemo(() => [...runCharts(history.points), ...replicaCharts(history.points)], [history.points]);
   return (
     <section aria-labelledby="plots-title" class="panel">
       <h2 id="plots-title">Last hour</h2>
       <ErrorNote error={history.error} />
       {history.points.length === 0 && !history.error ? <p class="empty">The first point comes within 5 seconds.</p> : null}
       <div class="plots">
-        {CHARTS.map((c) => (
-          <Plot key={c.id} chart={c} points={history.points} isDark={isDark} />
+        {charts.map((c) => (
+          <Plot key={c.id} chart={c} isDark={isDark} />
         ))}
       </div>
     </section>

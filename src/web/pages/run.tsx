@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import type { RunView } from '../../core/api.js';
 import { isRunFinished } from '../../core/reconcile/run-status.js';
 import type { Api } from '../api.js';
-import { ErrorNote, Status, StopButton } from '../components.js';
+import { ErrorNote, RestartButton, Status, StopButton } from '../components.js';
 import { currentReplicas, formatClock, formatProbes, formatReplicas, formatRps, formatTime, isRunActive, replicaStatus } from '../format.js';
 import { useViews } from '../hooks.js';
 import { changedEvents, initialEvents, type RunEvent } from '../run-events.js';
@@ -19,11 +19,13 @@ const MAX_EVENTS = 300;
 
 export function RunPage({ api, name }: { api: Api; name: string }) {
   const [events, setEvents] = useState<RunEvent[]>([]);
+  const [generation, setGeneration] = useState(0);
   const live = useViews<RunView>(
     api,
     runPath(name, '/events'),
     (view, prev) => setEvents((old) => [...old, ...(prev ? changedEvents(prev, view, Date.now()) : old.length === 0 ? initialEvents(view) : [])].slice(-MAX_EVENTS)),
     isRunFinished,
+    generation,
   );
   const run = live.data;
   if (!run) {
@@ -41,6 +43,9 @@ export function RunPage({ api, name }: { api: Api; name: string }) {
       <header class="page-head">
         <h1 id="run-title">{run.name}</h1>
         <Status status={run.status} />
+        {run.status === 'terminating' ? null : (
+          <RestartButton api={api} run={run.name} active={isRunActive(run)} onDone={() => isRunFinished(run) && setGeneration((g) => g + 1)} />
+        )}
         {isRunActive(run) ? <StopButton api={api} run={run.name} /> : null}
       </header>
       <ErrorNote error={run.error ?? live.error} />

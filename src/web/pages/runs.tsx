@@ -2,12 +2,12 @@
 import { useState } from 'preact/hooks';
 import type { RunView } from '../../core/api.js';
 import type { Api } from '../api.js';
-import { ErrorNote, Status, StopButton } from '../components.js';
+import { ErrorNote, RestartButton, Status, StopButton } from '../components.js';
 import { formatReplicas, formatRps, formatTime, isRunActive } from '../format.js';
 import { usePoll } from '../hooks.js';
-import { hrefOf } from '../router.js';
+import { hrefOf, withProject } from '../router.js';
 
-export function RunsPage({ api }: { api: Api }) {
+export function RunsPage({ api, project }: { api: Api; project?: string | undefined }) {
   const [all, setAll] = useState(false);
   const runs = usePoll((signal) => api.get<{ runs: RunView[] }>(`/api/runs${all ? '?all=1' : ''}`, signal), 1000, String(all));
   const list = runs.data?.runs ?? [];
@@ -44,7 +44,7 @@ export function RunsPage({ api }: { api: Api }) {
             {list.map((run) => (
               <tr key={run.name} data-run={run.name}>
                 <td>
-                  <a href={hrefOf({ page: 'run', name: run.name })}>{run.name}</a>
+                  <a href={hrefOf(withProject({ page: 'run', name: run.name }, project))}>{run.name}</a>
                 </td>
                 <td>
                   <Status status={run.status} />
@@ -60,7 +60,12 @@ export function RunsPage({ api }: { api: Api }) {
                 </td>
                 <td>{run.model?.name ?? '-'}</td>
                 <td>{formatTime(run.submittedAt)}</td>
-                <td>{isRunActive(run) ? <StopButton api={api} run={run.name} /> : null}</td>
+                <td>
+                  <div class="row-actions">
+                    {run.status === 'terminating' ? null : <RestartButton api={api} run={run.name} active={isRunActive(run)} />}
+                    {isRunActive(run) ? <StopButton api={api} run={run.name} /> : null}
+                  </div>
+                </td>
               </tr>
             ))}
           </tbody>

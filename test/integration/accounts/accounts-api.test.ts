@@ -14,6 +14,7 @@ import { resolvePrincipal, tokenHash } from '../../../src/core/auth/principal.js
 import { emptyState, RunRecord, FleetRecord } from '../../../src/core/state/schema.js';
 import type { StateStore } from '../../../src/core/state/store.js';
 import { ensureAccounts } from '../../../src/daemon/accounts/bootstrap.js';
+import { createProject, deleteProject } from '../../../src/daemon/accounts/projects.js';
 import { createAccountsApi } from '../../../src/daemon/api/accounts.js';
 import { bearer, sendJson } from '../../../src/daemon/api/http.js';
 import { createJsonStateStore, loadState } from '../../../src/daemon/state/json-store.js';
@@ -198,6 +199,36 @@ describe.each(Object.keys(stores))('accounts API on the %s store', (kind) => {
     expect((await f.call(alice, 'DELETE', '/api/projects/team')).body.name).toBe('team');
     expect((await f.reopen()).project('team')).toBeUndefined();
     expect((await f.call(ADMIN_TOKEN, 'DELETE', '/api/projects/main')).body.code).toBe('PROJECT_IN_USE');
+  });
+
+  it("takes a deleted project's finished runs and fleets along, and remembers a deleted config.yml project across a reopen", async () => {
+    f = await stores[kind]!();
+    const home = { ...HOME, projects: [...HOME.projects, { name: 'team', tokens: [], backends: [] }] };
+    const config = { user: 'root', projects: ['main', 'team'] };
+    const root = { user: 'root', globalRole: 'admin' as const };
+    expect(ensureAccounts(f.store, home, () => 2).projects).toEqual(['team']);
+    f.store.putRun(run('old', 'team', 'terminated'));
+    f.store.putRun(run('kept', 'main', 'terminated'));
+    f.store.putFleet(FleetRecord.parse({ name: 'gpus', project: 'team', status: 'terminated', createdAt: 1, configRaw: {} }));
+    deleteProject(f.store, root, 'team', { defaultProject: 'main', config });
+    await f.store.flush();
+    let again = await f.reopen();
+    expect(again.runs().map((r) => r.id)).toEqual(['main-kept']);
+    expect(again.fleets()).toEqual([]);
+    expect(again.user('root')?.deletedConfigProjects).toEqual(['team']);
+    // The next start: the token still follows config.yml, the deleted project is not made again.
+    expect(ensureAccounts(again, { ...home, token: 'a-new-config-token-0123' }, () => 3)).toEqual({ user: 'updated', projects: [] });
+    expect(again.project('team')).toBeUndefined();
+    expect(again.user('root')?.tokenHash).toBe(tokenHash('a-new-config-token-0123'));
+    // Made again through the API: remembered no more, so it is there at every start after.
+    createProject(again, () => 4, root, 'team');
+    await again.flush();
+    again = await f.reopen();
+    expect(again.user('root')?.deletedConfigProjects).toBeUndefined();
+    expect(ensureAccounts(again, home, () => 5).projects).toEqual([]);
+    expect(again.project('team')?.createdAt).toBe(4);
+    // That start wrote config.yml's token back: written before the directory goes.
+    await again.flush();
   });
 
   it('answers false for paths that are not its own, and 405 for a wrong method on its own', async () => {

@@ -113,3 +113,50 @@ describe('the reconciler reads archives from its own folder', () => {
     expect(Buffer.concat(received)).toEqual(bytes);
   });
 });
+
+describe('archives on a shared database (issue 17, HA)', () => {
+  it('a HEAD of an archive this home holds but never mirrored puts it into the mirror, once per process', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'dstack-archives-ha-'));
+    const puts: { rel: string; content: Buffer; mode: number | undefined }[] = [];
+    const mirror = {
+      put: async (rel: string, content: Buffer | string, mode?: number) => void puts.push({ rel, content: Buffer.from(content), mode }),
+      remove: async () => undefined,
+    };
+    const api = createArchivesApi({
+      archivesDir: join(home, 'archives'),
+      files: { mirror, home },
+      access: {
+        users: () => [],
+        adminToken: () => 'admin-token-0123456789',
+        adminUser: () => 'admin',
+        project: (name) => (name === 'team' ? team : undefined),
+        defaultProject: () => 'team',
+        scope: (name) => (name === 'team' ? {} : undefined),
+      },
+    });
+    const ha = createServer((req, res) => {
+      void api({ req, res, method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, principal: USERS.alice! });
+    });
+    await new Promise<void>((r) => ha.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(ha.address() as AddressInfo).port}`;
+    try {
+      // Packed straight into this home by a CLI on this host: never PUT.
+      const local = Buffer.from('packed locally');
+      await mkdir(join(home, 'archives'), { recursive: true });
+      await writeFile(archiveFile(join(home, 'archives'), sha(local)), local);
+      for (let i = 0; i < 2; i++) expect((await fetch(`${at}/api/archives/${sha(local)}`, { method: 'HEAD' })).status).toBe(200);
+      expect(puts).toEqual([{ rel: `archives/${sha(local)}.tar.gz`, content: local, mode: 0o600 }]);
+      // Uploaded: mirrored with the PUT, not again on the next HEAD.
+      const sent = Buffer.from('uploaded');
+      expect((await fetch(`${at}/api/archives/${sha(sent)}`, { method: 'PUT', body: sent })).status).toBe(201);
+      expect((await fetch(`${at}/api/archives/${sha(sent)}`, { method: 'HEAD' })).status).toBe(200);
+      expect(puts.map((p) => p.rel)).toEqual([`archives/${sha(local)}.tar.gz`, `archives/${sha(sent)}.tar.gz`]);
+      // Not held: nothing to mirror.
+      expect((await fetch(`${at}/api/archives/${'c'.repeat(64)}`, { method: 'HEAD' })).status).toBe(404);
+      expect(puts).toHaveLength(2);
+    } finally {
+      await new Promise((r) => ha.close(r));
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});

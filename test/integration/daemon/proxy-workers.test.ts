@@ -66,14 +66,15 @@ let socketN = 0;
 
 async function start(
   defer: (c: Cleanup) => void,
-  extra: { controlApi?: (req: IncomingMessage, res: ServerResponse) => void; controlUpgrade?: Parameters<typeof createProxyServer>[0]['controlUpgrade'] } = {},
+  { relayKey, ...extra }: { controlApi?: (req: IncomingMessage, res: ServerResponse) => void; controlUpgrade?: Parameters<typeof createProxyServer>[0]['controlUpgrade']; relayKey?: string } = {},
 ): Promise<Setup> {
   const routes = new MemoryRouteTable();
   const stats = new ServiceStats();
   const s = { tokens: [['main', [TOKEN]]] as [string, string[]][], colds: [] as string[], logs: [] as string[] };
-  const plane = createProxyServer({ routes, stats, authenticate: makeAuthenticate(() => new Map(s.tokens)), ...extra });
+  const plane = createProxyServer({ routes, stats, authenticate: makeAuthenticate(() => new Map(s.tokens)), ...extra, ...(relayKey ? { relayKey: () => relayKey } : {}) });
   const workers = await startProxyWorkers({
     count: 2,
+    ...(relayKey ? { relayKey } : {}),
     port: 0,
     host: '127.0.0.1',
     socketPath: join(dir, `proxy-${socketN++}.sock`),
@@ -218,6 +219,28 @@ describe('proxy workers (2 processes sharing the port)', () => {
     await ended;
     expect(events.join('')).toBe('data: one\n\ndata: two\n\n');
     expect(events[0]).toBe('data: one\n\n');
+  }, 30_000);
+
+  it("trusts a standby's X-Forwarded-For with the HA relay key in every worker and the primary, and drops the key", async () => {
+    const key = 'k'.repeat(64);
+    const up = await startUpstream(echoHandler('a'), defer);
+    const s = await start(defer, {
+      relayKey: key,
+      controlApi: (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ip: req.socket.remoteAddress, relay: req.headers['x-dstack-relay'] ?? null })),
+    });
+    s.routes.set(route({ replicas: [{ id: 'a', origin: up.origin }] }));
+    await synced(s.routes);
+    const relayed = { ...auth, 'x-dstack-relay': key, 'x-forwarded-for': '10.2.3.4' };
+    for (const a of await many(s.port, 20, '/proxy/services/main/svc/x', relayed)) {
+      expect(a.status).toBe(200);
+      const seen = (JSON.parse(a.body) as { headers: Record<string, string> }).headers;
+      expect([seen['x-forwarded-for'], seen['x-dstack-relay']]).toEqual(['10.2.3.4', undefined]);
+    }
+    expect(servedBy(s.workers).length).toBeGreaterThan(0);
+    for (const a of await many(s.port, 4, '/api/whoami', relayed)) expect(JSON.parse(a.body)).toEqual({ ip: '10.2.3.4', relay: null });
+    // A wrong key: the header goes, the address stays the connection's own.
+    const forged = await get(s.port, '/proxy/services/main/svc/x', { ...auth, 'x-dstack-relay': 'x'.repeat(64), 'x-forwarded-for': '10.2.3.4' });
+    expect((JSON.parse(forged.body) as { headers: Record<string, string> }).headers).toMatchObject({ 'x-forwarded-for': '10.2.3.4, 127.0.0.1' });
   }, 30_000);
 
   it('relays upgrades under /api/ (attach) to the primary', async () => {

@@ -67,7 +67,7 @@ export async function startEndpoint(registry: ModelRegistry, services: Record<st
   const handler = createModelsHandler({
     registry,
     forward: makeForwarder(routes),
-    authenticate: (project, token) => token !== undefined && tokens[project] === token,
+    authenticate: (project, token) => (token !== undefined && tokens[project] === token ? 'ok' : 'unknown'),
     clock: () => 1_700_000_000_000,
     random: () => 0.25,
   });

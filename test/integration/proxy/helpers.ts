@@ -87,7 +87,7 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const routes = options.routes ?? new MemoryRouteTable();
   const proxy = createProxyServer({
-    authenticate: (project, token) => project === 'main' && token === TOKEN,
+    authenticate: (project, token) => (project === 'main' && token === TOKEN ? 'ok' : 'unknown'),
     ...options,
     routes,
   });

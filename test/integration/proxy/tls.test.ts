@@ -32,7 +32,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function tlsProxy() {
   const routes = new MemoryRouteTable();
-  const proxy = createProxyServer({ routes, authenticate: (project, token) => project === 'main' && token === TOKEN });
+  const proxy = createProxyServer({ routes, authenticate: (project, token) => (project === 'main' && token === TOKEN ? 'ok' : 'unknown') });
   const front = createTlsFront({ cert: await readFile(pem.cert), key: await readFile(pem.key) }, (socket) => proxy.accept(socket));
   const { port } = await front.listen(0, '127.0.0.1');
   defer(async () => {

@@ -1,7 +1,8 @@
 /**
  * The daemon on PostgreSQL state (issue 17): DSTACK_DATABASE_URL or config.yml `server.database` picks it; runs
- * and secrets outlive a restart in the database (no state.json); one server per database until several may share
- * one; a bad or unreachable URL is a clear error before anything listens; the password never reaches the log.
+ * and secrets outlive a restart in the database (no state.json); a second server on the database stands by and
+ * relays to the first until it leads; a bad or unreachable URL is a clear error before anything listens; the
+ * password never reaches the log.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -99,16 +100,47 @@ describe('the daemon on PostgreSQL state', () => {
     delete env.DSTACK_DATABASE_URL;
     const d = await runDaemon({ home: h, port: 0, exitOnCompromise: false, env: { ...env, DSTACK_AGENT_BIN: '/nonexistent' } });
     open.push(d);
-    expect(await query(url, 'SELECT max(version) AS v FROM dstack_schema')).toEqual([{ v: 2 }]);
+    expect(await query(url, 'SELECT max(version) AS v FROM dstack_schema')).toEqual([{ v: 3 }]);
   });
 
-  it('a second server on the same database is refused with DATABASE_IN_USE; the first keeps serving', async () => {
+  it('a second server on the same database stands by: it relays to the leader, and leads once the first stops', async () => {
     const url = await cluster.createDatabase();
-    const first = await start(await home(), { DSTACK_DATABASE_URL: url });
-    const err = await start(await home(), { DSTACK_DATABASE_URL: url }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DstackError);
-    expect(err).toMatchObject({ code: 'DATABASE_IN_USE', message: expect.stringContaining('127.0.0.1:') });
-    expect((await fetch(`${first.url}/api/health`)).status).toBe(200);
+    // The real agent: the leader's plan asks the local machine for its offer (the run scales from zero).
+    const env = { DSTACK_DATABASE_URL: url, DSTACK_AGENT_BIN: agentBin, DOCKER_HOST };
+    const firstHome = await home();
+    const first = await start(firstHome, env);
+    const secondHome = await home();
+    // The same admin token on both: clients of either server use the one they have.
+    await writeFile(join(secondHome, 'config.yml'), await readFile(join(firstHome, 'config.yml'), 'utf8'));
+    const second = await start(secondHome, env);
+    expect(first.role()).toBe('leader');
+    expect(second.role()).toBe('standby');
+    const health = async (d: Daemon) => (await (await fetch(`${d.url}/api/health`)).json()) as { role?: string; leader?: string; home: string };
+    expect(await health(first)).toMatchObject({ role: 'leader', leader: first.url });
+    // Answered by the standby itself (its own home), naming the leader.
+    expect(await health(second)).toMatchObject({ role: 'standby', leader: first.url, home: secondHome });
+
+    const token = await tokenOf(firstHome);
+    const applied = await new Api(second.url, token).call('POST', '/api/runs/apply', {
+      config: { type: 'service', name: 'pg-relayed', image: 'dstack-test/node:latest', commands: ['sleep 1000'], port: 8000, replicas: '0..1', scaling: { metric: 'rps', target: 5 } },
+      force: false,
+    });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    // Written by the leader, seen through either server.
+    const names = async (d: Daemon) => (await new Api(d.url, token).call<{ runs: { name: string }[] }>('GET', '/api/runs')).body.runs.map((r) => r.name);
+    expect(await names(first)).toEqual(['pg-relayed']);
+    expect(await names(second)).toEqual(['pg-relayed']);
+    expect(await query(url, 'SELECT name FROM runs')).toEqual([{ name: 'pg-relayed' }]);
+
+    // A graceful stop releases the lease: the standby leads, on the address it already had.
+    const port = second.port;
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    await second.leading;
+    expect(second.role()).toBe('leader');
+    expect(second.port).toBe(port);
+    expect(await health(second)).toMatchObject({ role: 'leader' });
+    expect(await names(second)).toEqual(['pg-relayed']);
   });
 
   it('a URL that is not PostgreSQL, or a database that does not answer, fails before listening, naming where', async () => {

@@ -35,15 +35,20 @@ describe('PostgreSQL state migrations', () => {
   it('create the schema in an empty database and record each version', async () => {
     const url = await cluster.createDatabase();
     const logs: string[] = [];
-    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([1, 2]);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([1, 2, 3]);
+    expect(SCHEMA_VERSION).toBe(3);
     const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-    expect(tables.map((t) => t.table_name)).toEqual(['dstack_schema', 'fleets', 'instances', 'projects', 'runs', 'secrets', 'users']);
+    expect(tables.map((t) => t.table_name)).toEqual(['dstack_schema', 'fleets', 'instances', 'projects', 'runs', 'secrets', 'server_files', 'server_leader', 'users']);
     expect(await query(url, 'SELECT version, name FROM dstack_schema ORDER BY version')).toEqual([
       { version: 1, name: MIGRATIONS[0]?.name },
       { version: 2, name: MIGRATIONS[1]?.name },
+      { version: 3, name: MIGRATIONS[2]?.name },
     ]);
-    expect(logs).toEqual([expect.stringContaining('migrated to version 1'), expect.stringContaining('migrated to version 2')]);
+    expect(logs).toEqual([
+      expect.stringContaining('migrated to version 1'),
+      expect.stringContaining('migrated to version 2'),
+      expect.stringContaining('migrated to version 3'),
+    ]);
   });
 
   it('running again applies nothing and changes nothing', async () => {
@@ -62,7 +67,7 @@ describe('PostgreSQL state migrations', () => {
     const before = await shape(url);
     await expect(migrate(await connect(url), () => {})).rejects.toMatchObject({
       code: 'STATE_SCHEMA_NEWER',
-      message: expect.stringMatching(/schema version 99, this dstack knows up to 2/),
+      message: expect.stringMatching(/schema version 99, this dstack knows up to 3/),
       hint: expect.stringContaining('upgrade dstack'),
     });
     expect(await shape(url)).toEqual(before);
@@ -81,7 +86,7 @@ describe('PostgreSQL state migrations', () => {
 
   it('a migration that fails leaves the database as it was, schema table included', async () => {
     const url = await cluster.createDatabase();
-    const broken: Migration[] = [...MIGRATIONS, { version: 3, name: 'broken', sql: 'CREATE TABLE extra (a int); SELECT no_such_function()' }];
+    const broken: Migration[] = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, name: 'broken', sql: 'CREATE TABLE extra (a int); SELECT no_such_function()' }];
     await expect(migrate(await connect(url), () => {}, broken)).rejects.toMatchObject({ code: '42883' });
     expect(await shape(url)).toEqual({ columns: [], versions: [] });
   });
@@ -91,7 +96,7 @@ describe('PostgreSQL state migrations', () => {
     expect(await migrate(await connect(url), () => {}, MIGRATIONS.filter((m) => m.version === 1))).toEqual([1]);
     await query(url, `INSERT INTO instances (name, record, version) VALUES ('host-1', '{"name":"host-1","backend":"ssh","status":"idle","unreachable":false,"createdAt":5}', 3)`);
     const logs: string[] = [];
-    expect(await migrate(await connect(url), (l) => logs.push(l))).toEqual([2]);
+    expect(await migrate(await connect(url), (l) => logs.push(l), MIGRATIONS.filter((m) => m.version <= 2))).toEqual([2]);
     expect(logs).toEqual([expect.stringContaining('migrated to version 2 (users, projects)')]);
     const columns = await query(url, `SELECT table_name, column_name, data_type FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name IN ('users', 'projects') ORDER BY table_name, ordinal_position`);
@@ -112,11 +117,22 @@ describe('PostgreSQL state migrations', () => {
     expect(await query(url, 'SELECT name FROM users')).toEqual([{ name: 'ann' }]);
   });
 
+  it('migration 3 adds the leader lease and the server files, with one lease row at most', async () => {
+    const url = await cluster.createDatabase();
+    await migrate(await connect(url), () => {});
+    const columns = await query<{ table_name: string; column_name: string; data_type: string }>(url, `SELECT table_name, column_name, data_type
+      FROM information_schema.columns WHERE table_name IN ('server_leader', 'server_files') ORDER BY table_name, ordinal_position`);
+    const shapeOf = (table: string) => columns.filter((c) => c.table_name === table).map((c) => `${c.column_name} ${c.data_type}`);
+    expect(shapeOf('server_leader')).toEqual(['id integer', 'server_id text', 'url text', 'epoch bigint', 'backend_pid integer', 'expires_at timestamp with time zone', 'acquired_at timestamp with time zone', 'relay_key text']);
+    expect(shapeOf('server_files')).toEqual(['path text', 'content bytea', 'mode integer', 'updated_at timestamp with time zone']);
+    await expect(query(url, "INSERT INTO server_leader (id, server_id, url, epoch, backend_pid, expires_at) VALUES (2, 's', 'u', 1, 1, now())")).rejects.toMatchObject({ code: '23514' });
+  });
+
   it('two servers migrating at once make one schema, each without error', async () => {
     const url = await cluster.createDatabase();
     const [a, b] = [await connect(url), await connect(url)];
     const applied = await Promise.all([migrate(a, () => {}), migrate(b, () => {})]);
-    expect(applied.map((v) => v.length).sort()).toEqual([0, 2]);
-    expect(await query(url, 'SELECT version FROM dstack_schema ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(applied.map((v) => v.length).sort()).toEqual([0, 3]);
+    expect(await query(url, 'SELECT version FROM dstack_schema ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 });

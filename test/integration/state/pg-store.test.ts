@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FleetRecord, InstanceRecord, RunRecord } from '../../../src/core/state/schema.js';
 import { openPgStateStore, type PgStateOptions, type PgStateStore } from '../../../src/daemon/state/pg/pg-store.js';
@@ -256,5 +257,41 @@ describe('PostgreSQL state store', () => {
     const again = await open(url);
     expect(again.instance('nul')?.error).toBe('agent said: bad\ufffdbyte \\u0000 stays');
     expect(again.instance('other')).toBeDefined();
+  });
+  it('with a fence, writes land while the lease is its own; a takeover mid-write wins, and nothing more is written or retried', async () => {
+    const url = await cluster.createDatabase();
+    const fenced: Error[] = [];
+    const errors: unknown[] = [];
+    const store = await open(url, { fence: { serverId: 'a', epoch: 1 }, onFenced: (e) => fenced.push(e), onError: (e) => errors.push(e), retryDelayMs: 5 });
+    await query(url, "INSERT INTO server_leader (id, server_id, url, epoch, backend_pid, expires_at) VALUES (1, 'a', 'http://a', 1, 0, now())");
+    store.putInstance(instance('kept'));
+    await store.flush();
+    expect(await query(url, 'SELECT name FROM instances')).toEqual([{ name: 'kept' }]);
+
+    // Another server takes over in a transaction still open: the batch's fence check waits on the lease row, then
+    // sees the new epoch and writes nothing.
+    const takeover = new pg.Client({ connectionString: url });
+    await takeover.connect();
+    try {
+      await takeover.query('BEGIN');
+      await takeover.query("UPDATE server_leader SET server_id = 'b', epoch = 2 WHERE id = 1");
+      store.putInstance(instance('lost'));
+      const flushed = store.flush();
+      while ((await query(url, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dstack-state' AND wait_event_type = 'Lock' AND datname = current_database()")).length === 0) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await takeover.query('COMMIT');
+      await flushed;
+    } finally {
+      await takeover.end();
+    }
+    expect(fenced).toEqual([expect.objectContaining({ code: 'STATE_FENCED' })]);
+    // Latched: even with the lease row back as it was, nothing more is written (the server is about to exit).
+    await query(url, "UPDATE server_leader SET server_id = 'a', epoch = 1");
+    store.putInstance(instance('later'));
+    await store.flush();
+    await expect(store.close()).rejects.toMatchObject({ code: 'STATE_FENCED' });
+    expect([fenced.length, errors]).toEqual([1, []]);
+    expect(await query(url, 'SELECT name FROM instances')).toEqual([{ name: 'kept' }]);
   });
 });

@@ -38,6 +38,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE projects (name text PRIMARY KEY, record jsonb NOT NULL, version bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now());`,
   },
+  {
+    version: 3,
+    name: 'server leader lease, server files',
+    // One lease row (id = 1): the leader's epoch fences every write (leadership.ts). server_files mirrors the files
+    // under DSTACK_HOME that a server taking over needs (server-files.ts).
+    sql: `
+      CREATE TABLE server_leader (id int PRIMARY KEY CHECK (id = 1), server_id text NOT NULL, url text NOT NULL,
+        epoch bigint NOT NULL, backend_pid int NOT NULL, expires_at timestamptz NOT NULL,
+        acquired_at timestamptz NOT NULL DEFAULT now(), relay_key text NOT NULL DEFAULT '');
+      CREATE TABLE server_files (path text PRIMARY KEY, content bytea NOT NULL, mode int NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now());`,
+  },
 ];
 
 /** The newest schema this build knows. */

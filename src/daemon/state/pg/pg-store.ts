@@ -4,13 +4,15 @@
  * rows go to the database together in one transaction per batch, so a burst of writes costs one commit, and a key
  * written many times while a batch is in flight is written once more, with its latest record. A failed batch keeps
  * its keys dirty and is retried (a database restart loses nothing the server still holds), reported once per
- * streak of failures.
+ * streak of failures. With a fence (a leader's lease, issue 17 HA), each batch first checks that the lease is still
+ * this server's; once it is not, nothing more is written (STATE_FENCED, `onFenced`): another server owns the state.
  */
 import type { Pool } from 'pg';
 import { DstackError, InternalError } from '../../../core/errors.js';
 import { updateRecord, type StateStore, type StateView, type StateWriter } from '../../../core/state/store.js';
 import type { Log } from '../../process/log.js';
 import { connectPool, databaseAddress, describeDriverError } from './connect.js';
+import { checkFence, fenceLatch, type Fence } from './fence.js';
 import { migrate } from './migrations.js';
 import { batchStatements, dirtyCount, loadTables, noDirtyKeys, type DirtyKeys } from './rows.js';
 import { access, copyTables, type TableName, type Tables } from './tables.js';
@@ -26,6 +28,10 @@ export interface PgStateOptions {
   onError?: (e: unknown) => void;
   /** Pause before retrying a failed batch (default 1 s). */
   retryDelayMs?: number;
+  /** The leader's lease: every batch is written only while it still holds (fence.ts). */
+  fence?: Fence;
+  /** The lease was taken over: the batch was not written and no later one will be (once). Else onError is told. */
+  onFenced?: (e: Error) => void;
 }
 
 const TABLES: readonly TableName[] = ['runs', 'instances', 'fleets', 'users', 'projects'];
@@ -64,6 +70,7 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
   let failing = false;
   let closing: Promise<void> | undefined;
   let lastFailure: string | undefined;
+  const fenced = fenceLatch(options.onFenced ?? onError);
 
   const writeBatch = async (batch: DirtyKeys): Promise<void> => {
     // Built before the first await: the batch carries the records as they are now; later writes mark keys anew.
@@ -73,6 +80,7 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
+      if (options.fence) await checkFence(client, options.fence, databaseAddress(url));
       for (const s of statements) await client.query(s.text, s.values);
       await client.query('COMMIT');
     } catch (e) {
@@ -85,7 +93,7 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
   };
 
   const writeLoop = async (): Promise<void> => {
-    while (dirtyCount(dirty) > 0) {
+    while (dirtyCount(dirty) > 0 && !fenced.refused()) {
       const batch = dirty;
       dirty = noDirtyKeys();
       try {
@@ -94,6 +102,8 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
         lastFailure = undefined;
       } catch (e) {
         for (const table of TABLES) for (const key of batch[table]) dirty[table].add(key);
+        fenced.note(e);
+        if (fenced.refused()) break;
         lastFailure = describeDriverError(url, e);
         if (!failing) {
           failing = true;
@@ -108,6 +118,7 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
 
   const markDirty = (table: TableName, key: string): void => {
     dirty[table].add(key);
+    if (fenced.refused()) return;
     // A microtask: every write made in the same synchronous stretch joins this batch.
     writing ??= Promise.resolve().then(writeLoop);
   };
@@ -146,6 +157,8 @@ function createPgStateStore(pool: Pool, tables: Tables, url: string, options: Pg
       closing ??= (async () => {
         try {
           await flush();
+          const refused = fenced.refused();
+          if (refused) throw refused;
           const left = dirtyCount(dirty);
           if (left > 0) {
             throw new InternalError('STATE_WRITE_FAILED', `${left} changed record(s) could not be written to PostgreSQL at ${databaseAddress(url)}: ${lastFailure ?? 'unknown error'}`);
