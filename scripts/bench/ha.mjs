@@ -4,14 +4,14 @@
 // over). Reference, in the same run and on the same fleet and database: one server alone, `kill -9`, then the next
 // CLI command (`dstack ps --json`) restarts it, to the first 200 through its proxy. Goal (issue 17): takeover
 // within 15 s. Needs root (scripts/test-postgres.sh, its own cluster), `scripts/test-hosts.sh up 2`, `npm run build`.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonApi, fmt, freeLocalPort, median, pollUntil } from './lib.mjs';
+import { benchCluster, daemonApi, fmt, freeLocalPort, median, pollUntil } from './lib.mjs';
 
 export const name = 'ha';
 
@@ -21,23 +21,8 @@ const GOAL_MS = 15_000;
 const CLUSTER = { DSTACK_TEST_POSTGRES_DIR: '/run/dstack-test/postgres-ha-bench', DSTACK_TEST_POSTGRES_PORT: '55434' };
 const HOSTS_LOCK = '/run/dstack-test/hosts.lock';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cluster = (verb) => execFileSync(join(ROOT, 'scripts/test-postgres.sh'), [verb], { encoding: 'utf8', env: { ...process.env, ...CLUSTER } }).trim();
-
-async function freshDatabase() {
-  const admin = cluster('up');
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  const db = `dstack_ha_${randomBytes(4).toString('hex')}`;
-  try {
-    await client.query(`CREATE DATABASE ${db}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${db}`;
-  return url.toString();
-}
+const { cluster, freshDatabase: fresh } = benchCluster(CLUSTER);
+const freshDatabase = () => fresh('dstack_ha');
 
 /** The SSH test hosts are shared by e2e files and benches: one user at a time (test/helpers/test-hosts.ts). */
 async function lockHosts() {

@@ -1,6 +1,7 @@
 // Shared helpers for `npm run bench` sections (scripts/bench/*.mjs). Figures are always printed beside a
 // reference measured in the same run (DESIGN.md §7): this machine is noisy, so compare ratios, not absolutes.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -150,4 +151,29 @@ export async function pollUntil(section, what, check, timeoutMs) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`bench ${section}: ${what} did not happen in time`);
+}
+
+/**
+ * A bench's own PostgreSQL cluster (scripts/test-postgres.sh with `settings`: its folder, port, fsync), started on
+ * first use, and fresh databases on it as URLs (`<prefix>_<random>`).
+ */
+export function benchCluster(settings) {
+  const cluster = (verb) =>
+    execFileSync(join(ROOT, 'scripts/test-postgres.sh'), [verb], { encoding: 'utf8', env: { ...process.env, ...settings } }).trim();
+  async function freshDatabase(prefix) {
+    const admin = cluster('up');
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    const db = `${prefix}_${randomBytes(4).toString('hex')}`;
+    try {
+      await client.query(`CREATE DATABASE ${db}`);
+    } finally {
+      await client.end();
+    }
+    const url = new URL(admin);
+    url.pathname = `/${db}`;
+    return url.toString();
+  }
+  return { cluster, freshDatabase };
 }

@@ -5,14 +5,14 @@
 // figures are the control plane's and the store's, not a container's start. Goal: PostgreSQL ≤ 1.5× the file.
 // Needs root (scripts/test-postgres.sh starts the cluster; one already up is reused), the test dockerd for the
 // local agent (`scripts/test-hosts.sh up 1`) and `npm run build`. Standalone: `node scripts/bench/state.mjs`.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonApi, fmt, freeLocalPort, median, percentile } from './lib.mjs';
+import { benchCluster, daemonApi, fmt, freeLocalPort, median, percentile } from './lib.mjs';
 
 export const name = 'state';
 
@@ -37,24 +37,8 @@ const service = (svc) => ({
 
 /** The bench's own cluster, with fsync on as a real server runs it (the JSON store fsyncs too); the tests' has it off. */
 const CLUSTER = { DSTACK_TEST_POSTGRES_DIR: '/run/dstack-test/postgres-bench', DSTACK_TEST_POSTGRES_PORT: '55433', DSTACK_TEST_POSTGRES_FSYNC: 'on' };
-const cluster = (verb) => execFileSync(join(ROOT, 'scripts/test-postgres.sh'), [verb], { encoding: 'utf8', env: { ...process.env, ...CLUSTER } }).trim();
-
-/** A fresh database on the bench's cluster, as a URL. */
-async function freshDatabase() {
-  const admin = cluster('up');
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  const db = `dstack_bench_${randomBytes(4).toString('hex')}`;
-  try {
-    await client.query(`CREATE DATABASE ${db}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${db}`;
-  return url.toString();
-}
+const { cluster, freshDatabase: fresh } = benchCluster(CLUSTER);
+const freshDatabase = () => fresh('dstack_bench');
 
 /** A daemon of the built CLI on a home of its own; `database` undefined = the JSON file. */
 async function startDaemon(cli, label, database) {
