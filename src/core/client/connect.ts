@@ -40,7 +40,8 @@ export function daemonLogFile(paths: HomePaths): string {
 export async function connectDaemon(opts: ConnectOptions = {}): Promise<DaemonClient> {
   const env = opts.env ?? process.env;
   const paths = resolveHome(env);
-  const config = await loadOrCreateHomeConfig(paths.configFile);
+  // Cached as JSON beside config.yml: the YAML parser is most of what `dstack ps` would load (issue 15).
+  const config = await loadOrCreateHomeConfig(paths.configFile, { cache: true });
   const target = projectTarget(config, opts.project ?? env.DSTACK_PROJECT);
   // A project on another server never starts (or even looks for) the local daemon.
   if (target.kind === 'remote') return connectRemote(target);

@@ -13,7 +13,7 @@ import { SecretValue, SecretView, SetSecretResult } from '../api.js';
 import { CreateUserResult, MeView, ProjectView, UserView } from '../api.js';
 import type { GlobalRole, ProjectRole } from '../state/schema.js';
 import { openAttachTunnel } from './attach-tunnel.js';
-import { offerQueryString, type OfferQueryInput } from '../catalog/query.js';
+import { offerQueryString, type OfferQueryInput } from '../catalog/offer-query.js';
 import type { CatalogRefreshRequest, RepoInfo } from '../api.js';
 import { parseSse } from './sse.js';
 import type { Transport } from './transport.js';

@@ -3,12 +3,12 @@
  * and one admin user whose token is both the control-API token and a project token for the proxy.
  * Created exclusively with mode 0600; tokens never appear in errors.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parse, stringify } from 'yaml';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { createFileExclusive } from './atomic-write.js';
+import { createFileExclusive, writeFileAtomic } from './atomic-write.js';
 import { BackendConfig } from './backends-config.js';
 
 export const ProjectEntry = z.object({
@@ -103,9 +103,8 @@ export function localServerConfig(config: HomeConfig): HomeConfig {
  * together, and the daemon one of them spawns): exactly one creates the file, and every one of them then reads
  * that file, so all agree on the admin token.
  */
-export async function loadOrCreateHomeConfig(file: string): Promise<HomeConfig> {
-  const text = (await readIfExists(file)) ?? (await createThenRead(file));
-  const parsed = HomeConfig.safeParse(parse(text));
+export async function loadOrCreateHomeConfig(file: string, opts: { cache?: boolean } = {}): Promise<HomeConfig> {
+  const parsed = HomeConfig.safeParse(await readHomeDocument(file, opts.cache ?? false));
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new UserError('HOME_CONFIG_INVALID', `${file}: ${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'}`, {
@@ -115,11 +114,64 @@ export async function loadOrCreateHomeConfig(file: string): Promise<HomeConfig> 
   return parsed.data;
 }
 
+/**
+ * Beside config.yml, with `cache` (connect.ts, the CLI's path to the daemon): its parsed document as JSON, keyed by a
+ * hash of the file's text, so `dstack ps` reads two small files but neither loads nor runs the YAML parser (issue 15).
+ * Without it nothing is written beside config.yml (the daemon, `dstack project`). Keyed by
+ * content, not by size and mtime: a file rewritten twice within one timestamp tick cannot match a stale entry.
+ * It holds the tokens config.yml holds, with the same mode 0600 in the same folder.
+ */
+export function homeConfigCacheFile(file: string): string {
+  return join(dirname(file), `.${basename(file)}.json`);
+}
+
+/** config.yml's document (before the schema), from the cache when it was made from this very text. */
+async function readHomeDocument(file: string, cache: boolean): Promise<unknown> {
+  const text = (await readIfExists(file)) ?? (await createThenRead(file));
+  const cacheFile = homeConfigCacheFile(file);
+  const key = createHash('sha256').update(text).digest('hex');
+  const hit = cache ? await readCache(cacheFile, key) : undefined;
+  if (hit) return hit.doc;
+  const { parse } = await loadYaml();
+  const doc: unknown = parse(text);
+  if (cache && survivesJson(doc)) {
+    // A cache that cannot be written (read-only home, full disk) only costs the next command a parse.
+    await writeFileAtomic(cacheFile, JSON.stringify({ key, doc })).catch(() => undefined);
+  }
+  return doc;
+}
+
+/** The cached document when the cache is readable, well-formed and for this key; anything else is a miss. */
+async function readCache(cacheFile: string, key: string): Promise<{ doc: unknown } | undefined> {
+  try {
+    const entry = JSON.parse(await readFile(cacheFile, 'utf8')) as unknown;
+    if (typeof entry === 'object' && entry !== null && 'key' in entry && entry.key === key && 'doc' in entry) return { doc: entry.doc };
+  } catch {
+    // Absent, unreadable or corrupt: parse config.yml instead.
+  }
+  return undefined;
+}
+
+/** YAML values JSON would change (`.inf`, `.nan`) are left to the parser each time, so the schema sees the same. */
+function survivesJson(doc: unknown): boolean {
+  if (typeof doc === 'number') return Number.isFinite(doc);
+  if (Array.isArray(doc)) return doc.every(survivesJson);
+  if (typeof doc === 'object' && doc !== null) return Object.getPrototypeOf(doc) === Object.prototype && Object.values(doc).every(survivesJson);
+  return doc === null || typeof doc === 'string' || typeof doc === 'boolean';
+}
+
 async function createThenRead(file: string): Promise<string> {
+  const { stringify } = await loadYaml();
   await createFileExclusive(file, stringify(defaultHomeConfig()));
   const text = await readIfExists(file);
   if (text === undefined) throw new UserError('HOME_CONFIG_UNREADABLE', `${file} vanished right after it was created`, { hint: 'Is something else deleting DSTACK_HOME?' });
   return text;
+}
+
+/** A bundled import() of this CJS package yields {default: module.exports} (reference/node-packages.md §2). */
+async function loadYaml(): Promise<typeof import('yaml')> {
+  const yaml: typeof import('yaml') & { default?: typeof import('yaml') } = await import('yaml');
+  return yaml.default ?? yaml;
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
