@@ -1,9 +1,10 @@
 /**
  * The Run page's plot data: `GET /api/runs/<name>/history` once (the last hour), then every 5 s only the points
- * after the last one (`?after=`), while the tab is visible.
+ * after the last one (`?after=`), while the tab is visible and the run is active (hooks.ts usePoll).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useRef } from 'preact/hooks';
 import type { Api } from './api.js';
+import { usePoll } from './hooks.js';
 import { historyPath, mergePoints, type HistoryAnswer, type HistoryPoint } from './history-data.js';
 
 export { columns, replicaColumns, type HistoryPoint, type ReplicaFigures, type RunFigure } from './history-data.js';
@@ -16,38 +17,20 @@ export interface LiveHistory {
 }
 
 export function useHistory(api: Api, run: string, active: boolean): LiveHistory {
-  const [state, setState] = useState<LiveHistory>({ points: [] });
-  useEffect(() => {
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let points: HistoryPoint[] = [];
-    let running = false;
-    const tick = async (): Promise<void> => {
-      timer = undefined;
-      if (document.hidden || running || abort.signal.aborted) return;
-      running = true;
-      try {
-        const answer = await api.get<HistoryAnswer>(historyPath(run, points.at(-1)?.t), abort.signal);
-        points = mergePoints(points, answer.points);
-        if (!abort.signal.aborted) setState({ points });
-      } catch (e) {
-        if (!abort.signal.aborted) setState({ points, error: e instanceof Error ? e.message : String(e) });
-      } finally {
-        running = false;
-      }
-      // A finished run gets no new points: one load is all it needs.
-      if (active && !abort.signal.aborted && !document.hidden) timer = setTimeout(() => void tick(), REFRESH_MS);
-    };
-    const onVisibility = () => {
-      if (active && !document.hidden && timer === undefined) void tick();
-    };
-    document.addEventListener('visibilitychange', onVisibility);
-    void tick();
-    return () => {
-      abort.abort();
-      if (timer !== undefined) clearTimeout(timer);
-      document.removeEventListener('visibilitychange', onVisibility);
-    };
-  }, [api, run, active]);
-  return state;
+  // The points so far, kept across polls: each poll asks only for what came after the last one.
+  const kept = useRef<{ run: string; points: HistoryPoint[] }>({ run, points: [] });
+  if (kept.current.run !== run) kept.current = { run, points: [] };
+  const live = usePoll(
+    async (signal) => {
+      const mine = kept.current;
+      const answer = await api.get<HistoryAnswer>(historyPath(run, mine.points.at(-1)?.t), signal);
+      mine.points = mergePoints(mine.points, answer.points);
+      return mine.points;
+    },
+    REFRESH_MS,
+    run,
+    // A finished run gets no new points: one load is all it needs.
+    active,
+  );
+  return { points: live.data ?? [], ...(live.error !== undefined ? { error: live.error } : {}) };
 }

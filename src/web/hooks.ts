@@ -15,8 +15,11 @@ const RECONNECT_MS = 2000;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Calls `load` now and then `intervalMs` after each answer, while the page is visible; stops on unmount. */
-export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs: number, key: string): Live<T> {
+/**
+ * Calls `load` now and then `intervalMs` after each answer, while the page is visible; stops on unmount or when
+ * `key` changes. `repeat` false: one load only (data that no longer changes).
+ */
+export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs: number, key: string, repeat = true): Live<T> {
   const [state, setState] = useState<Live<T>>({});
   useEffect(() => {
     const abort = new AbortController();
@@ -34,10 +37,10 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       } finally {
         running = false;
       }
-      if (!abort.signal.aborted && !document.hidden) timer = setTimeout(() => void tick(), Math.max(POLL_FLOOR_MS, intervalMs));
+      if (repeat && !abort.signal.aborted && !document.hidden) timer = setTimeout(() => void tick(), Math.max(POLL_FLOOR_MS, intervalMs));
     };
     const onVisibility = () => {
-      if (!document.hidden && timer === undefined) void tick();
+      if (repeat && !document.hidden && timer === undefined) void tick();
     };
     document.addEventListener('visibilitychange', onVisibility);
     void tick();
@@ -46,7 +49,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       if (timer !== undefined) clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
     };
-  }, [key]);
+  }, [key, repeat]);
   return state;
 }
 
