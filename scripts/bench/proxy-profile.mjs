@@ -8,8 +8,18 @@
  */
 import { readFile } from 'node:fs/promises';
 
-export const GROUPS = ['node:http (parse, write)', 'undici (dispatch, parse, write)', 'our code (src/proxy)', 'GC', 'node/V8 runtime'];
-const [HTTP, UNDICI, OURS, GC, RUNTIME] = GROUPS;
+export const GROUPS = [
+  'socket write syscalls (kernel loopback TCP)',
+  'node:http (parse, write)',
+  'undici (dispatch, parse, write)',
+  'fast path (src/proxy/fast)',
+  'other code of ours (src/proxy)',
+  'GC',
+  'node/V8 runtime',
+];
+const [SYSCALLS, HTTP, UNDICI, FAST, OURS, GC, RUNTIME] = GROUPS;
+/** V8's names for the native frames that issue a socket's write(2)/writev(2). */
+const WRITES = new Set(['writev', 'writeBuffer', 'writeLatin1String', 'writeUtf8String', 'writeAsciiString']);
 
 /** Line ranges of the bundle's source modules: [[firstLine, modulePath], …] in line order. */
 async function bundleModules(bundlePath) {
@@ -49,6 +59,7 @@ export async function profileBreakdown(profilePath, bundlePath, topN = 10) {
     if (frame.url.endsWith(bundleName)) {
       const mod = moduleAt(frame.lineNumber);
       if (mod.includes('/undici/')) return UNDICI;
+      if (mod.startsWith('src/proxy/fast/')) return FAST;
       if (mod.startsWith('src/')) return OURS;
       return undefined;
     }
@@ -63,6 +74,7 @@ export async function profileBreakdown(profilePath, bundlePath, topN = 10) {
     const leaf = nodes.get(id).callFrame.functionName;
     if (leaf === '(idle)') group = null;
     else if (leaf === '(garbage collector)') group = GC;
+    else if (WRITES.has(leaf) && nodes.get(id).callFrame.url === '') group = SYSCALLS;
     else {
       for (let at = id; at !== undefined; at = parent.get(at)) {
         const owner = ownerOf(nodes.get(at).callFrame);
@@ -111,7 +123,8 @@ export function profileNotes(p) {
   return [
     `Where the proxy's time goes (V8 CPU profile of a second proxy process over one wrk -c64 run, ${f0(p.requests)} requests, ` +
       `${perReq(p.busyUs)} sampled): ${p.groups.map((g) => `${g.name} ${share(g.us)} (${perReq(g.us)})`).join(', ')}. ` +
-      'Native socket writes/reads count for the caller that issued them (node:http: the client side; undici: the replica side).',
+      'Socket writes are their own group whoever issued them (on loopback the kernel delivers the bytes to the receiver inside write(2)); ' +
+        'the rest of a native frame counts for the nearest caller that is node:http, undici or ours.',
     `Top self time: ${p.top.map((t) => `${t.name} [${t.group.split(' ')[0]}] ${share(t.us)}`).join('; ')}.`,
     'The profile samples wall time while the thread is not idle: on a shared box a socket write that wakes the receiver ' +
       '(wrk, the upstream) is where the proxy gets descheduled, so writes weigh more here than their CPU cost (compare with CPU µs/req).',

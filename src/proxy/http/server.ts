@@ -4,9 +4,10 @@
  * 404 as dstack answers under `/proxy`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createListener, Socket, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Authenticate, RouteTable } from '../contracts.js';
+import { FastFront } from '../fast/front.js';
 import { RateLimiter } from '../routing/rate-limiter.js';
 import { HeldRequests } from '../routing/held-requests.js';
 import { heldRequestsOf, upstreamsOf } from '../routing/route-table.js';
@@ -21,6 +22,9 @@ import { LoginLimiter, tooManyLogins, watchLogin, type LoginLimits } from './log
 import { adoptRelayedClient } from './relayed-client.js';
 import { handleServiceRequest } from './service-proxy.js';
 import { handleUpgrade } from './websocket.js';
+
+/** Idle kept-alive client connections close after this (node:http's keepAliveTimeout, on both paths). */
+const KEEP_ALIVE_MS = 65_000;
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -92,7 +96,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   const server = createServer(
     // requestTimeout off: a request held for a cold start keeps its body unread for up to holdTimeoutMs.
-    { requestTimeout: 0, noDelay: true, keepAliveTimeout: 65_000 },
+    { requestTimeout: 0, noDelay: true, keepAliveTimeout: KEEP_ALIVE_MS },
     (req, res) => {
       adoptRelayedClient(req, options.relayKey);
       const wait = blocked(req);
@@ -122,6 +126,20 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     if (options.controlUpgrade && (req.url?.startsWith('/api/') || relay?.(req.url ?? '/'))) return options.controlUpgrade(req, socket, head);
     handleUpgrade(ctx, req, socket, head);
   });
+  // Plain-TCP connections are read by the fast path first; what it does not serve, node:http gets unread.
+  const fast = new FastFront({
+    ctx,
+    fallback: (socket) => server.emit('connection', socket),
+    relay,
+    loginBlocked: (address) => logins.retryAfterSeconds(address) !== undefined,
+    keepAliveTimeoutMs: KEEP_ALIVE_MS,
+  });
+  const accept = (socket: Duplex): void => {
+    if (socket instanceof Socket && !(socket as Socket & { encrypted?: boolean }).encrypted) fast.accept(socket);
+    else server.emit('connection', socket);
+  };
+  // allowHalfOpen as node:http's own listener, which decides itself what a client ending its side means.
+  const listener = createListener({ allowHalfOpen: true, noDelay: true }, accept);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
@@ -130,15 +148,17 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   return {
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve({ port: (server.address() as AddressInfo).port });
+        listener.once('error', reject);
+        listener.listen(port, host, () => {
+          listener.off('error', reject);
+          resolve({ port: (listener.address() as AddressInfo).port });
         });
       }),
-    accept: (socket) => server.emit('connection', socket),
+    accept,
     close: async () => {
       await new Promise<void>((resolve) => {
+        if (listener.listening) listener.close();
+        fast.closeAll();
         server.close(() => resolve());
         server.closeAllConnections();
         for (const socket of tunnels) socket.destroy();

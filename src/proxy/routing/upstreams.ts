@@ -6,6 +6,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { ReplicaTarget } from '../contracts.js';
+import { SocketPool } from '../fast/socket-pool.js';
 
 export interface UpstreamsOptions {
   /** Sockets per replica origin; size at or above the expected concurrency (proxy-bench.md, nginx `keepalive`). */
@@ -24,6 +25,8 @@ interface ReplicaLoad {
 
 export class Upstreams {
   private readonly pools = new Map<string, Pool>();
+  /** The fast path's connections per origin; null: an origin it cannot reach (https, a name, a tunnel). */
+  private readonly sockets = new Map<string, SocketPool | null>();
   private readonly loads = new Map<string, ReplicaLoad>();
   private readonly options: Required<UpstreamsOptions>;
 
@@ -49,6 +52,18 @@ export class Upstreams {
       this.pools.set(target.origin, pool);
     }
     return pool;
+  }
+
+  /** Plain-TCP connections to the replica for the fast path (proxy/fast), or undefined when it has its own dispatcher. */
+  socketPool(target: ReplicaTarget): SocketPool | undefined {
+    if (target.dispatcher) return undefined;
+    let pool = this.sockets.get(target.origin);
+    if (pool === undefined) {
+      const m = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):(\d{1,5})\/?$/.exec(target.origin);
+      pool = m ? new SocketPool(m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), this.options) : null;
+      this.sockets.set(target.origin, pool);
+    }
+    return pool ?? undefined;
   }
 
   /** An arrow property so selection can take it as a callback without a closure per request. */
@@ -92,11 +107,18 @@ export class Upstreams {
       this.pools.delete(origin);
       pool.close().catch(() => undefined);
     }
+    for (const [origin, pool] of this.sockets) {
+      if (origins.has(origin)) continue;
+      this.sockets.delete(origin);
+      pool?.close();
+    }
   }
 
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    for (const pool of this.sockets.values()) pool?.close();
+    this.sockets.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
