@@ -150,7 +150,7 @@ export class FastExchange implements UpstreamUser {
   }
 
   private send(): void {
-    const conn = (this.up = this.pool.take(this, this.ctx.clock()));
+    const conn = (this.up = this.pool.take(this));
     conn.setReadTimeout(this.route.readTimeoutMs);
     const socket = conn.socket;
     if (this.firstBody) {
@@ -227,7 +227,7 @@ export class FastExchange implements UpstreamUser {
     this.up = undefined;
     this.chunks?.reset();
     if (conn) {
-      if (this.reusable && this.head!.reusable && this.bodyLeft === 0) this.pool.give(conn, this.ctx.clock(), this.head!.keepAliveMs);
+      if (this.reusable && this.head!.reusable && this.bodyLeft === 0) this.pool.give(conn, this.head!.keepAliveMs);
       else closeConn(conn);
     }
     this.ctx.upstreams.release(this.replica.id);

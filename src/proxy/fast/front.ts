@@ -161,8 +161,8 @@ class ClientConn implements ClientSide {
   private next(): void {
     const buf = this.buffered!;
     const end = buf.indexOf(CRLF2);
-    if (end < 0) {
-      if (buf.length > MAX_HEAD) this.handOff();
+    if (end < 0 || end > MAX_HEAD) {
+      if (end > MAX_HEAD || buf.length > MAX_HEAD) this.handOff();
       return;
     }
     const head = readRequestHead(buf.toString('latin1', 0, end));

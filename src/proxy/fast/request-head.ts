@@ -25,7 +25,7 @@ export interface RequestHead {
 const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
 
 /** Field values lose leading and trailing SP/HTAB only (String#trim would also strip latin1's NBSP, an octet of the value). */
-function fieldValue(line: string, from: number): string {
+export function fieldValue(line: string, from: number): string {
   let start = from;
   let end = line.length;
   while (start < end && isOws(line.charCodeAt(start))) start++;

@@ -5,6 +5,7 @@
  * chunked body keeps its chunks (the scanner below only finds where it ends), so streams stay unbuffered.
  */
 import { STATUS_CODES } from 'node:http';
+import { fieldValue } from './request-head.js';
 
 const HEAD = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*$/;
 
@@ -60,9 +61,10 @@ export function readResponseHead(head: string, method: string): ResponseHead | u
     const colon = line.indexOf(':');
     if (colon < 32 && HOP_LENGTHS[colon] === 1) {
       const lower = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
+      const value = fieldValue(line, colon + 1);
       if (lower === 'content-length') {
-        if (!/^\d{1,15}$/.test(value) || (length >= 0 && Number(value) !== length)) return undefined;
+        // One decimal length: a repeated one, even equal, is refused as llhttp (the node:http path) refuses it.
+        if (length >= 0 || !/^\d{1,15}$/.test(value)) return undefined;
         length = Number(value);
       } else if (HOP_BY_HOP.has(lower)) {
         if (lower === 'transfer-encoding') {

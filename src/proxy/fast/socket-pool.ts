@@ -98,7 +98,8 @@ export class SocketPool {
   }
 
   /** A connection for `user`: the newest idle one still fresh, else a new one (writes queue until it connects). */
-  take(user: UpstreamUser, now: number): UpstreamConn {
+  take(user: UpstreamUser): UpstreamConn {
+    const now = Date.now();
     while (this.idle.length > 0) {
       const conn = this.idle.pop()!;
       if (conn.expiresAt > now && !conn.socket.destroyed) {
@@ -116,13 +117,15 @@ export class SocketPool {
   }
 
   /** The exchange on `conn` ended cleanly and the replica keeps the connection: it waits for the next request. */
-  give(conn: UpstreamConn, now: number, keepAliveMs: number | undefined): void {
+  give(conn: UpstreamConn, keepAliveMs: number | undefined): void {
     conn.user = undefined;
     if (this.closed || conn.socket.destroyed) return void conn.socket.destroy();
+    // Paused by backpressure on the answer's last read: the next user must be able to read it.
+    if (conn.socket.isPaused()) conn.socket.resume();
     const hinted = keepAliveMs === undefined ? Infinity : keepAliveMs - 1000;
     const ttl = Math.min(this.options.keepAliveTimeoutMs, hinted);
     if (ttl <= 0) return void conn.socket.destroy();
-    conn.expiresAt = now + ttl;
+    conn.expiresAt = Date.now() + ttl;
     this.idle.push(conn);
     this.sweeper ??= setInterval(this.sweep, Math.min(ttl, 1000)).unref();
   }
