@@ -8,6 +8,8 @@
 //   - zod's ~40 locales: the classic API re-exports them all as `z.locales`; only `en` (the default) is used.
 // Each replaced module throws a clear error if a code path that needs it ever runs.
 
+import { dirname, join, relative } from 'node:path';
+
 /** [module id as written, the importer's path must contain this, what the agent cannot do without it] */
 const TRIMMED = [
   ['./ssh', 'node_modules/docker-modem/lib/', 'ssh:// Docker hosts'],
@@ -46,6 +48,46 @@ export function agentTrimPlugin() {
         resolveDir: args.pluginData,
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * esbuild plugin for dist/agent.js (issue 15): each `import()` of a project file from the agent's own code becomes a
+ * CommonJS module in the bundle (bundled on its own, then inlined), instead of esbuild's usual lazy ESM init. Why:
+ * esbuild hoists the function declarations of a lazily imported ES module to the bundle's top level, so V8 creates
+ * every one of them when the bundle loads, whether the module is ever imported or not (zod's thousands, for the
+ * replica spec schemas only `POST /api/replicas` needs: ~1 MiB of the idle agent's RSS); a CommonJS module's stay
+ * inside its wrapper function, which V8 only pre-parses until the import runs. The file stays one file.
+ * A module that both sides import is instantiated once on each side: keep state and `instanceof` off that line
+ * (main.ts formats no AgentError from the other side for this reason).
+ */
+export function agentLazyUnitsPlugin() {
+  return {
+    name: 'agent-lazy-units',
+    setup(build) {
+      const units = [];
+      const root = () => build.initialOptions.absWorkingDir ?? process.cwd();
+      build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.namespace !== 'file' || args.pluginData === 'agent-lazy-unit') return undefined;
+        if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+        // esbuild's own resolution (`./x.js` → x.ts), marked so that this callback lets it through.
+        const { path, errors } = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'agent-lazy-unit' });
+        // Relative, because esbuild names the unit's wrapper after it in dist/agent.js.
+        return errors.length > 0 ? { errors } : { path: relative(root(), path).replaceAll('\\', '/'), namespace: 'agent-lazy-unit' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'agent-lazy-unit' }, async (args) => {
+        // The same options and plugins (so a unit's own import() calls become units too), minus what makes a file.
+        const { banner: _b, outfile: _o, outdir: _d, entryPoints: _e, ...options } = build.initialOptions;
+        const entry = join(root(), args.path);
+        const unit = await build.esbuild.build({ ...options, entryPoints: [entry], format: 'cjs', write: false, metafile: true });
+        units.push(unit.metafile);
+        return { contents: unit.outputFiles[0].text, loader: 'js', resolveDir: dirname(entry) };
+      });
+      // The units' inputs count as the bundle's own (build.mjs checks them for forbidden packages; build-meta.json).
+      build.onEnd((result) => {
+        if (result.metafile) for (const m of units) Object.assign(result.metafile.inputs, m.inputs);
+      });
     },
   };
 }

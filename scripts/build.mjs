@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { agentTrimPlugin } from './agent-trim.mjs';
+import { agentLazyUnitsPlugin, agentTrimPlugin } from './agent-trim.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
@@ -176,7 +176,44 @@ function eagerInkCulprits(metafile, inputs) {
   return [...inputs].filter((p) => !p.includes('node_modules') && (metafile.inputs[p]?.imports ?? []).some((i) => i.kind === 'import-statement' && isUiRuntime(i.path)));
 }
 
-async function buildMain(version, web) {
+/**
+ * Issue 15: the direct paths of `validate` and `ps` (src/main.ts) also as one CommonJS file each, dist/hot/<name>-
+ * <hash>.cjs, which src/code-cache.ts compiles with V8's code cache (Node 20 caches no module compiles); the content
+ * hash in the name keys that cache. undici stays out: ps never streams, and an import() it did make would fail in
+ * vm.Script and hand the command line to oclif (ps-direct.ts falls back on any error).
+ */
+export const HOT_ENTRIES = { validate: 'src/commands/validate-direct.ts', ps: 'src/commands/ps-direct.ts' };
+
+async function buildHot(version) {
+  const options = commonOptions(version);
+  const result = await esbuild.build({
+    ...options,
+    format: 'cjs',
+    // require, __filename and __dirname come from code-cache.ts's wrapper; the ESM banner's imports are not CJS.
+    banner: {},
+    external: [...options.external, 'undici'],
+    entryPoints: Object.fromEntries(Object.entries(HOT_ENTRIES).map(([name, entry]) => [name, join(ROOT, entry)])),
+    outdir: join(DIST, 'hot'),
+    entryNames: '[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
+    plugins: [zodEnglishOnlyPlugin()],
+    // Less source to read and hold (measured ~10-20 ms CPU of `validate`). Stack traces from these files are not
+    // readable, and do not need to be: any error that is not the user's hands the command line to oclif, whose
+    // chunks are not minified. No keepNames (it cost as much as minifying saves); nothing here prints a class name.
+    minify: true,
+  });
+  const ui = Object.keys(result.metafile.inputs).filter(isUiRuntime);
+  if (ui.length > 0) throw new Error(`build: dist/hot must not bundle ink/react (they would load on every validate/ps), but it includes: ${ui.slice(0, 5).join(', ')}`);
+  const files = {};
+  for (const [out, { entryPoint }] of Object.entries(result.metafile.outputs)) {
+    const name = Object.keys(HOT_ENTRIES).find((n) => entryPoint === HOT_ENTRIES[n]);
+    if (name) files[name] = out.slice('dist/'.length);
+  }
+  if (Object.keys(files).length !== Object.keys(HOT_ENTRIES).length) throw new Error(`build: hot bundles missing from esbuild's output: ${JSON.stringify(files)}`);
+  return { files, metafile: result.metafile };
+}
+
+async function buildMain(version, web, hot) {
   const groups = await commandGroups();
   const options = commonOptions(version);
   const result = await esbuild.build({
@@ -188,7 +225,11 @@ async function buildMain(version, web) {
       commands: join(ROOT, 'src/commands/index.ts'),
       ...Object.fromEntries([...groups.keys()].map((w) => [`cmd/${w}`, `dstack-command-group:${w}`])),
     },
-    define: { ...options.define, __DSTACK_COMMAND_IDS__: JSON.stringify([...groups.values()].flat().map((c) => c.id)) },
+    define: {
+      ...options.define,
+      __DSTACK_COMMAND_IDS__: JSON.stringify([...groups.values()].flat().map((c) => c.id)),
+      __DSTACK_HOT_BUNDLES__: JSON.stringify(hot.files),
+    },
     plugins: [commandGroupsPlugin(groups), zodEnglishOnlyPlugin(), webAssetsPlugin(web.assets)],
     outdir: DIST,
     splitting: true,
@@ -213,8 +254,9 @@ async function buildAgent(version) {
     outfile: join(DIST, 'agent.js'),
     // Idle RSS (issue 15): dependency code the agent never reaches stays out, and whitespace/comments go, because
     // the source is held in memory twice over at startup (and one non-Latin-1 comment character makes V8 keep
-    // it as a two-byte string). Identifiers are kept, so stack traces stay readable.
-    plugins: [agentTrimPlugin()],
+    // it as a two-byte string). Identifiers are kept, so stack traces stay readable. Modules the agent import()s
+    // are inlined as CommonJS, so V8 creates none of their functions until they load (agent-trim.mjs).
+    plugins: [agentTrimPlugin(), agentLazyUnitsPlugin()],
     minifyWhitespace: true,
   });
   const forbidden = Object.keys(result.metafile.inputs).filter((p) => isUiRuntime(p) || /node_modules\/(@oclif|ssh2|@grpc|protobufjs)\//.test(p));
@@ -232,13 +274,13 @@ export async function build() {
   const started = performance.now();
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
   // Stale chunks would otherwise be packed into the single binary.
-  await Promise.all(['main.js', 'commands.js', 'cmd', 'agent.js', 'chunks', 'package.json'].map((p) => rm(join(DIST, p), { recursive: true, force: true })));
+  await Promise.all(['main.js', 'commands.js', 'cmd', 'hot', 'agent.js', 'chunks', 'package.json'].map((p) => rm(join(DIST, p), { recursive: true, force: true })));
   await mkdir(DIST, { recursive: true });
-  const web = await buildWeb();
-  const [main, agent] = await Promise.all([buildMain(pkg.version, web), buildAgent(pkg.version)]);
+  const [web, hot] = await Promise.all([buildWeb(), buildHot(pkg.version)]);
+  const [main, agent] = await Promise.all([buildMain(pkg.version, web, hot), buildAgent(pkg.version)]);
   await writeFile(join(DIST, 'package.json'), `${JSON.stringify(distPackageJson(pkg), null, 2)}\n`);
   await mkdir(join(ROOT, 'out'), { recursive: true });
-  await writeFile(join(ROOT, 'out/build-meta.json'), JSON.stringify({ main, agent, web: web.metafile }));
+  await writeFile(join(ROOT, 'out/build-meta.json'), JSON.stringify({ main, agent, web: web.metafile, hot: hot.metafile }));
   console.error(`build: dist/main.js${agent ? ' + dist/agent.js' : ''} (v${pkg.version}) in ${Math.round(performance.now() - started)} ms`);
 }
 

@@ -3,7 +3,8 @@
  * registry (dist/commands.js, oclif's explicit-strategy target, with zod/undici/yaml behind it) and oclif itself
  * are imported only when a command runs. No top-level await: a module still evaluating cannot be re-imported.
  */
-import { ROLES } from './core/client/roles.js';
+import { fileURLToPath } from 'node:url';
+import { NEEDS_DAEMON, ROLES } from './core/client/roles.js';
 import { colorEnabled, createPainter } from './ui/colors.js';
 import { formatErrorBanner } from './ui/error-banner.js';
 import { closest } from './ui/suggest.js';
@@ -12,6 +13,8 @@ import { closest } from './ui/suggest.js';
 declare const __DSTACK_VERSION__: string | undefined;
 /** Every command id, read from the registry by scripts/build.mjs, which also bundles dist/cmd/<first word>.js. */
 declare const __DSTACK_COMMAND_IDS__: string[] | undefined;
+/** dist/hot/<name>-<hash>.cjs of the direct paths run with V8's code cache (src/code-cache.ts), relative to dist/. */
+declare const __DSTACK_HOT_BUNDLES__: Record<string, string> | undefined;
 
 /** Command-line usage errors exit 2, as in BaseCommand (EXIT_USAGE). */
 const EXIT_USAGE = 2;
@@ -32,16 +35,16 @@ async function runCommand(input: string[]): Promise<void> {
   // A proxy worker of `server.proxy_workers`: the data plane only.
   if (argv[0] === ROLES.proxyWorker && argv.length === 1) return (await import('./proxy/workers/main.js')).runProxyWorker();
   // A command that needs the daemon starts a dead one now, so it boots while the command loads (issue 15).
-  (await import('./core/client/early-start.js')).startDaemonEarly(argv);
+  if (argv[0] !== undefined && NEEDS_DAEMON.has(argv[0])) (await import('./core/client/early-start.js')).startDaemonEarly(argv);
   // A catalog-only `dstack offer` needs neither oclif nor the registry (issue 13: ≤ 50 ms beyond --version).
   if (argv[0] === 'offer' && (await (await import('./commands/offer-direct.js')).offerWithoutDaemon(argv.slice(1)))) return;
   // `validate` spends most of its time loading oclif otherwise (issue 15: ≤ 2x `node -e 0`).
   // `ps` likewise (issue 15: `ps --json` ≤ 2x, the table ≤ 2.5x `node -e 0`).
   const direct =
     argv[0] === 'validate'
-      ? await (await import('./commands/validate-direct.js')).validateWithoutOclif(argv.slice(1))
+      ? await runHot('validate', () => import('./commands/validate-direct.js'), (m) => m.validateWithoutOclif(argv.slice(1)))
       : argv[0] === 'ps'
-        ? await (await import('./commands/ps-direct.js')).psWithoutOclif(argv.slice(1))
+        ? await runHot('ps', () => import('./commands/ps-direct.js'), (m) => m.psWithoutOclif(argv.slice(1)))
         : undefined;
   if (direct !== undefined) {
     process.exitCode = direct;
@@ -58,6 +61,27 @@ async function runCommand(input: string[]): Promise<void> {
   const { execute } = oclif.default ?? oclif;
   const group = bundledIds && first !== undefined && !first.startsWith('-') && !argv.some(isHelpFlag) ? await groupLoadOptions(first) : undefined;
   await execute(group ? { loadOptions: group, args: argv } : { dir: import.meta.url, args: argv });
+}
+
+/**
+ * A direct path from its code-cached CommonJS bundle (src/code-cache.ts), or from the ESM chunks when unbundled or
+ * when that file is missing; the cache is written after the command ran.
+ */
+async function runHot<T>(name: string, esm: () => Promise<T>, run: (m: T) => Promise<number | undefined>): Promise<number | undefined> {
+  const file = typeof __DSTACK_HOT_BUNDLES__ === 'object' ? __DSTACK_HOT_BUNDLES__[name] : undefined;
+  let hot: import('./code-cache.js').HotBundle<T> | undefined;
+  try {
+    if (file !== undefined) hot = (await import('./code-cache.js')).loadHot<T>(fileURLToPath(new URL(file, import.meta.url)));
+  } catch {
+    // Missing or unreadable: the same code is in the ESM chunks.
+    hot = undefined;
+  }
+  if (!hot) return run(await esm());
+  try {
+    return await run(hot.exports);
+  } finally {
+    hot.save();
+  }
 }
 
 const isHelpFlag = (arg: string): boolean => arg === '--help' || arg === '-h' || arg === '--';

@@ -18,9 +18,12 @@ commands:
 port: 8000
 `;
 
-/** Issue 15's startup goals, as multiples of `node -e 0` (first run of the binary excluded: it extracts). */
+/**
+ * Issue 15's startup goals, as multiples of `node -e 0` (first run of the binary excluded: it extracts). The
+ * --version goal is the dstack CLI's; the agent's rows have their own section's goals.
+ */
 const GOALS = [
-  [/--version$/, 1.3],
+  [/^(node dist\/main\.js|dist\/bin\/dstack) --version$/, 1.3],
   [/validate --json/, 2],
   [/ps --json/, 2],
   [/ps \(table/, 2.5],
@@ -101,6 +104,7 @@ export async function run(ctx = {}) {
     const size = (p) => (existsSync(p) ? `${(statSync(p).size / 2 ** 10).toFixed(0)} KiB` : 'not built');
     notes.push(`Sizes: dist/main.js ${size(main)}, dist/commands.js ${size(join(root, 'dist/commands.js'))}, dist/agent.js ${size(agentJs)}, dist/bin/dstack ${size(bin)}, dist/bin/dstack-agent ${size(agentBin)}.`);
     notes.push(`${n} runs after 2 warm-up runs each; wall time of the whole process, spawned from Node. Compare the × column, not absolute ms.`);
+    notes.push('validate and ps run from dist/hot with V8 code cache (src/code-cache.ts), which the warm-up runs write; a first run compiles and writes it.');
     return { title: 'CLI startup (median wall time, ms)', columns: ['command', 'median', 'min', 'p90', '× node -e 0', 'goal (issue 15)'], rows, notes };
   } finally {
     stopDaemon(env.DSTACK_HOME);

@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { AgentHealth } from '../core/model/agent-api.js';
-import { AGENT_DEFAULT_PORT } from '../core/model/agent-api.js';
+import { AGENT_DEFAULT_PORT } from '../core/model/agent-constants.js';
 import { dockerClient, dockerConfigured } from './docker/connect.js';
 import { DockerRuntime } from './docker/docker-runtime.js';
 import { realTimers, watchDocker, type DockerStatus, type Timers } from './docker/watch.js';
 import { ArchiveStore } from './archives/store.js';
 import { Workspaces } from './archives/workspace.js';
 import { WorkspaceRuntime } from './archives/workspace-runtime.js';
+import { DEFAULT_DOCKER_HOST } from './cli-options.js';
 import { AgentError } from './errors.js';
 import type { ExecFn } from './host/gpu-detect.js';
 import { collectHostInfo } from './host/host-info.js';
@@ -46,7 +47,7 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+export { DEFAULT_DOCKER_HOST };
 
 /**
  * Starts the agent: adopts the replicas this agent left on the host (containers with its labels, process

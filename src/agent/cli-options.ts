@@ -2,9 +2,12 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGENT_DEFAULT_PORT } from '../core/model/agent-api.js';
-import { DEFAULT_DOCKER_HOST, type AgentOptions } from './agent.js';
+import { AGENT_DEFAULT_PORT } from '../core/model/agent-constants.js';
+import type { AgentOptions } from './agent.js';
 import { AgentError } from './errors.js';
+
+/** Here rather than in agent.ts, so `--help` (which prints it) loads none of the agent. */
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 export const USAGE = `Usage: dstack-agent [start] [--detach] [options]
        dstack-agent install [options]   install as a systemd unit (or start detached without systemd)

@@ -1,24 +1,8 @@
-import { startAgent } from './agent.js';
-import { CliValues, USAGE, defaultHome, parseCli, resolveOptions } from './cli-options.js';
-import { isAgentError } from './errors.js';
-import { installSystemdUnit, startDetached, stopDetached, systemdRuns } from './install/install.js';
+import { USAGE, parseCli } from './cli-options.js';
 import { agentVersion } from './version.js';
 
-/** How to re-run this very agent: the SEA binary is its own interpreter; a bundle needs node + the script. */
-async function selfArgv(): Promise<string[]> {
-  const sea = await import('node:sea').then((m) => m.isSea()).catch(() => false);
-  return sea ? [process.execPath] : [process.execPath, ...process.execArgv, process.argv[1] as string];
-}
-
-/** Flags to pass on to a detached or systemd-run agent; the token stays in its file. */
-function forwardFlags(values: CliValues, home: string): string[] {
-  const out = ['start', '--home', home];
-  for (const key of ['port', 'host', 'token-file', 'docker-host', 'agent-id', 'runtime'] as const) {
-    const v = values[key];
-    if (v !== undefined) out.push(`--${key}`, v);
-  }
-  return out;
-}
+const COMMANDS = ['start', 'install', 'stop'] as const;
+const isCommand = (c: string): c is (typeof COMMANDS)[number] => (COMMANDS as readonly string[]).includes(c);
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(argv);
@@ -27,43 +11,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`dstack-agent ${agentVersion()}\n`);
     return 0;
   }
-  if (values.help || !['start', 'install', 'stop'].includes(command)) {
+  if (values.help || !isCommand(command)) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const home = values.home ?? defaultHome();
-  if (command === 'stop') {
-    const stopped = await stopDetached(home);
-    process.stdout.write(stopped ? 'dstack-agent stopped\n' : 'dstack-agent was not running\n');
-    return 0;
-  }
-  const options = await resolveOptions(values); // validates flags and the token file before going to the background
-  const child = [...(await selfArgv()), ...forwardFlags(values, options.home)];
-  if (command === 'install' && (await systemdRuns())) {
-    const unit = await installSystemdUnit(child, {});
-    process.stdout.write(`installed ${unit}\n`);
-    return 0;
-  }
-  if (command === 'install' || values.detach) {
-    await stopDetached(options.home);
-    const pid = await startDetached(child, options.home, process.env);
-    process.stdout.write(`dstack-agent started (pid ${pid})\n`);
-    return 0;
-  }
-  const agent = await startAgent({ ...options, log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) });
-  await new Promise<void>((resolve) => {
-    // Replicas keep running when the agent stops; only the API goes away.
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  await agent.close();
-  return 0;
+  // The agent itself (Docker client, HTTP API) is evaluated only from here on; the bundle stays one file.
+  const { runCommand } = await import('./commands.js');
+  return runCommand(command, values);
 }
 
+// Errors of the commands are reported by commands.ts (its AgentError class is not this file's in dist/agent.js).
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`dstack-agent: ${isAgentError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`dstack-agent: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -5,9 +5,11 @@
  * it; for plain processes, the host folder as the working directory (`/workflow/x` → `<repo>/x`). Files whose
  * target lies inside the repo dir are copied into the working copy, so no mount is nested in another.
  */
+import { spawn } from 'node:child_process';
 import { cp, mkdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO_FILES_DIR, type ReplicaSpec } from '../../core/model/agent-api.js';
+import type { ReplicaSpec } from '../../core/model/agent-api.js';
+import { REPO_FILES_DIR } from '../../core/model/agent-constants.js';
 import { AgentError } from '../errors.js';
 import type { RuntimeKind } from '../replicas/runtime.js';
 import type { ArchiveStore } from './store.js';
@@ -36,12 +38,10 @@ export class Workspaces {
     await mkdir(repoDir, { recursive: true, mode: 0o755 });
     // Marks the archive as used now, so pruning (by age) spares archives that replicas keep starting from.
     await utimes(archive, new Date(), new Date()).catch(() => undefined);
-    // execa is loaded on first use: most hosts never get a code archive, and it costs idle memory (issue 15).
-    const { execa } = await import('execa');
-    const r = await execa('tar', ['-xzf', archive, '-C', repoDir, '--no-same-owner'], { reject: false, stdin: 'ignore' });
-    if (r.exitCode !== 0 || r.failed) {
+    const failure = await untar(archive, repoDir);
+    if (failure !== undefined) {
       await rm(ws, { recursive: true, force: true });
-      const detail = (r.stderr || r.shortMessage || '').split('\n').slice(-3).join(' ').trim();
+      const detail = failure.split('\n').slice(-3).join(' ').trim();
       throw new AgentError('REPO_EXTRACT_FAILED', `could not extract code archive ${repo.sha256}: ${detail}`, 500);
     }
     const filesDir = path.join(ws, 'files');
@@ -69,6 +69,20 @@ export class Workspaces {
   async remove(id: string): Promise<void> {
     await rm(this.dir(id), { recursive: true, force: true });
   }
+}
+
+/**
+ * Extracts a .tar.gz with the host's tar; resolves with tar's stderr (or why it could not run) when it failed. Plain
+ * child_process rather than execa: execa is ~200 KiB of the single-file agent, held in memory by every idle agent.
+ */
+function untar(archive: string, dir: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn('tar', ['-xzf', archive, '-C', dir, '--no-same-owner'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8192)));
+    child.once('error', (e) => resolve(stderr || `tar: ${e.message}`));
+    child.once('close', (code, signal) => resolve(code === 0 ? undefined : stderr || `tar exited with ${code ?? signal}`));
+  });
 }
 
 /** `target` relative to `dir` when it is `dir` itself or below it; undefined otherwise. */

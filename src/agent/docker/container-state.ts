@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { LABELS, type ReplicaState } from '../../core/model/agent-api.js';
+import type { ReplicaState } from '../../core/model/agent-api.js';
+import { LABELS } from '../../core/model/agent-constants.js';
 import { exitedPatch } from '../replicas/exit.js';
 import type { ExitInfo } from '../replicas/runtime.js';
 

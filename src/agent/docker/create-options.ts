@@ -1,5 +1,6 @@
 import type { ContainerCreateOptions } from 'dockerode';
-import { LABELS, type ReplicaSpec } from '../../core/model/agent-api.js';
+import type { ReplicaSpec } from '../../core/model/agent-api.js';
+import { LABELS } from '../../core/model/agent-constants.js';
 import { containerCommand, replicaEnv } from '../replicas/command.js';
 
 /** NVIDIA capabilities dstack's shim requests, minus `display` (needs the modeset device most servers lack). */

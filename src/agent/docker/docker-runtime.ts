@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { LABELS, type ReplicaSpec, type ReplicaState } from '../../core/model/agent-api.js';
+import type { ReplicaSpec, ReplicaState } from '../../core/model/agent-api.js';
+import { LABELS } from '../../core/model/agent-constants.js';
 import { AgentError } from '../errors.js';
 import type { ExitInfo, LogOptions, ReplicaRuntime, RuntimeHooks } from '../replicas/runtime.js';
 import { adoptedState, containerAddress, exitInfo, hostPortOf } from './container-state.js';

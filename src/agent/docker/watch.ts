@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { LABELS } from '../../core/model/agent-api.js';
+import { LABELS } from '../../core/model/agent-constants.js';
 import { engineMessage } from './errors.js';
 
 export interface DockerStatus {

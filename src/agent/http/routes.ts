@@ -54,7 +54,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
     if (path === '/api/replicas') {
       if (method === 'GET') return sendJson(res, 200, { replicas: ctx.supervisor.list() });
       if (method === 'POST') {
-        const { state, created } = ctx.supervisor.create(await readJson(req));
+        const { state, created } = await ctx.supervisor.create(await readJson(req));
         return sendJson(res, created ? 201 : 200, state);
       }
     }

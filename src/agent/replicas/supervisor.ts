@@ -1,4 +1,4 @@
-import { ReplicaSpec, type ReplicaState } from '../../core/model/agent-api.js';
+import type { ReplicaSpec, ReplicaState } from '../../core/model/agent-api.js';
 import { AgentError, dockerUnavailable, toAgentError } from '../errors.js';
 import { exitedPatch } from './exit.js';
 import { ReplicaRegistry, isTerminal } from './registry.js';
@@ -61,7 +61,9 @@ export class Supervisor implements RuntimeHooks {
   }
 
   /** Validates and starts a replica; answers at once with `pending` (the work goes on in the background). */
-  create(input: unknown): { state: ReplicaState; created: boolean } {
+  async create(input: unknown): Promise<{ state: ReplicaState; created: boolean }> {
+    // The API's schemas (and zod) load with the first spec, not at start-up: an idle agent holds none (issue 15).
+    const { ReplicaSpec } = await import('../../core/model/agent-api.js');
     const parsed = ReplicaSpec.safeParse(input);
     if (!parsed.success) throw specError(parsed.error.issues);
     const spec = parsed.data;

@@ -9,11 +9,14 @@ import { join } from 'node:path';
 import { resolveHome } from '../home/paths.js';
 import { spawnDetachedDaemon, type SpawnedDaemon } from './auto-start.js';
 import { namesOtherServers } from './plain-local.js';
+import { NEEDS_DAEMON } from './roles.js';
 
-/** First words of commands that talk to the daemon whatever their arguments (apply may stop at a bad file first). */
-const NEEDS_DAEMON = new Set(['ps', 'stop', 'logs', 'fleet', 'metrics', 'attach', 'secret']);
-
-let early: SpawnedDaemon | undefined;
+/**
+ * The child started early, on globalThis: `ps` runs from its own bundle (dist/hot, src/code-cache.ts), whose copy
+ * of this module must take the child that main.ts's copy started.
+ */
+const EARLY = Symbol.for('dstack.earlyDaemon');
+const slot = globalThis as { [EARLY]?: SpawnedDaemon | undefined };
 
 function alive(pid: number): boolean {
   try {
@@ -45,18 +48,19 @@ export function startDaemonEarly(argv: readonly string[], env: NodeJS.ProcessEnv
   const pid = recordedPid(paths.daemonFile);
   if (pid !== undefined && alive(pid)) return;
   try {
-    early = spawnDetachedDaemon({ logFile: join(paths.logsDir, 'daemon.log'), env });
+    const early = spawnDetachedDaemon({ logFile: join(paths.logsDir, 'daemon.log'), env });
     // The CLI may end (an error, a daemon found another way) without waiting for it.
     early.unref?.();
+    slot[EARLY] = early;
   } catch {
     // The normal path spawns it and reports what goes wrong.
-    early = undefined;
+    slot[EARLY] = undefined;
   }
 }
 
 /** The daemon this process started early, once: connectDaemon waits for it instead of starting another. */
 export function takeEarlyDaemon(): SpawnedDaemon | undefined {
-  const taken = early;
-  early = undefined;
+  const taken = slot[EARLY];
+  slot[EARLY] = undefined;
   return taken;
 }

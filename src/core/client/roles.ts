@@ -4,3 +4,9 @@
  * Kept free of imports: main.ts loads it for every command, `--version` included.
  */
 export const ROLES = { daemon: '__daemon', proxyWorker: '__proxy-worker' } as const;
+
+/**
+ * First words of commands that talk to the daemon whatever their arguments (apply may stop at a bad file first):
+ * early-start.ts starts a dead daemon for them. Here so main.ts loads early-start (and child_process) only for them.
+ */
+export const NEEDS_DAEMON: ReadonlySet<string> = new Set(['ps', 'stop', 'logs', 'fleet', 'metrics', 'attach', 'secret']);

@@ -5,12 +5,15 @@
  * the certificate names the server's public name. Verification stays on; any other certificate still needs a
  * valid chain and a matching hostname. Remote https URLs without a pinned file use Node's default checks.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { checkServerIdentity, rootCertificates, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { UserError } from '../errors.js';
+
+// node:https, node:tls and node:crypto only when https is used: loading them cost `ps` ~8 ms against a plain-HTTP
+// local daemon (issue 15).
+const httpsModule = () => process.getBuiltinModule('node:https');
+const tlsModule = () => process.getBuiltinModule('node:tls');
 
 /** TLS options for node:https and undici's `connect`; empty for plain HTTP. */
 export type DaemonTls = Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'>;
@@ -20,7 +23,7 @@ export async function pinnedTrust(certFile: string): Promise<DaemonTls> {
   let pinned: string;
   try {
     pem = await readFile(certFile, 'utf8');
-    pinned = new X509Certificate(pem).fingerprint256;
+    pinned = new (process.getBuiltinModule('node:crypto').X509Certificate)(pem).fingerprint256;
   } catch (e) {
     throw new UserError('DAEMON_CERT_UNREADABLE', `Cannot use the dstack server's certificate ${certFile}`, {
       cause: e,
@@ -28,8 +31,8 @@ export async function pinnedTrust(certFile: string): Promise<DaemonTls> {
     });
   }
   return {
-    ca: [...rootCertificates, pem],
-    checkServerIdentity: (host: string, cert: PeerCertificate) => (cert.fingerprint256 === pinned ? undefined : checkServerIdentity(host, cert)),
+    ca: [...tlsModule().rootCertificates, pem],
+    checkServerIdentity: (host: string, cert: PeerCertificate) => (cert.fingerprint256 === pinned ? undefined : tlsModule().checkServerIdentity(host, cert)),
   };
 }
 
@@ -39,11 +42,11 @@ export function isHttps(origin: string): boolean {
 
 /** node:http or node:https by the origin's scheme, with the pinned trust for https. */
 export function requestTo(url: string, options: RequestOptions, tls: DaemonTls = {}): ClientRequest {
-  return isHttps(url) ? httpsRequest(url, { ...options, ...tls }) : httpRequest(url, options);
+  return isHttps(url) ? httpsModule().request(url, { ...options, ...tls }) : httpRequest(url, options);
 }
 
 export function keepAliveAgent(origin: string, tls: DaemonTls, options: { maxSockets: number }) {
-  return isHttps(origin) ? new HttpsAgent({ keepAlive: true, ...options, ...tls }) : undefined;
+  return isHttps(origin) ? new (httpsModule().Agent)({ keepAlive: true, ...options, ...tls }) : undefined;
 }
 
 // OpenSSL's verification results (X509_V_ERR_* as Node names them) and Node's own TLS codes.

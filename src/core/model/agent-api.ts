@@ -18,19 +18,7 @@
 import { z } from 'zod';
 import { GpuVendor } from './gpu-vendor.js';
 
-export const AGENT_DEFAULT_PORT = 10998;
-/** Folder of a code archive that holds the config's `files:` (`<dir>/<index>`), kept out of the repo dir. */
-export const REPO_FILES_DIR = '.dstack-files';
-/** Docker label keys put on every container the agent creates (so leftovers can be swept and adopted). */
-export const LABELS = {
-  managed: 'ai.dstack.managed',
-  agent: 'ai.dstack.agent',
-  replicaId: 'ai.dstack.replica-id',
-  run: 'ai.dstack.run',
-  replicaNum: 'ai.dstack.replica-num',
-  project: 'ai.dstack.project',
-  spec: 'ai.dstack.spec',
-} as const;
+export { AGENT_DEFAULT_PORT, LABELS, REPO_FILES_DIR } from './agent-constants.js';
 
 export { GpuVendor };
 
