@@ -2,7 +2,7 @@
 // to `running`, beside `docker run -d` of the same image with the same flags, measured in the same run (goal: within 1.3×).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +12,6 @@ export const name = 'agent';
 
 const IMAGE = 'dstack-test/busybox:latest';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The anonymous part of a process's RSS in MiB (heap, malloc). The rest is file pages, mostly the node binary's: for
- * the SEA, a freshly written binary measured up to 8 MiB more of those than a copy of it, with the same anon part.
- */
-function rssAnon(pid) {
-  try {
-    const m = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -105,7 +92,7 @@ export async function run(ctx = {}) {
       const home = mkdtempSync(join(tmpdir(), 'bench-agent-'));
       const agent = await startAgent(cmd, args, { home, token, dockerHost, agentId: `${agentId}-idle` });
       await sleep(2000);
-      idle.push([label, rss(agent.child.pid), rssAnon(agent.child.pid)]);
+      idle.push([label, rss(agent.child.pid), rss(agent.child.pid, 'RssAnon')]);
       agent.child.kill('SIGTERM');
       rmSync(home, { recursive: true, force: true });
     }

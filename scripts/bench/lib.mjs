@@ -40,9 +40,9 @@ export function timeCommand(cmd, args = [], n = 10, { warmup = 2, env = process.
 }
 
 /** Resident set size of a live process in MiB (Linux /proc), NaN once it is gone. */
-export function rss(pid) {
+export function rss(pid, field = 'VmRSS') {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;

@@ -47,8 +47,6 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-export { DEFAULT_DOCKER_HOST };
-
 /**
  * Starts the agent: adopts the replicas this agent left on the host (containers with its labels, process
  * dirs with a live pid), follows Docker's events, and serves the API. `close()` stops serving but leaves

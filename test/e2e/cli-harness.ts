@@ -12,7 +12,7 @@ import { stateDatabaseEnv } from '../helpers/state-db.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { LABELS } from '../../src/core/model/agent-api.js';
+import { LABELS } from '../../src/core/model/agent-constants.js';
 import type { RunView } from '../../src/core/api.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import type { FleetView } from '../../src/core/api.js';
 import type { BackendConfig } from '../../src/core/home/backends-config.js';
 import { newToken } from '../../src/core/home/config-file.js';
-import { LABELS } from '../../src/core/model/agent-api.js';
+import { LABELS } from '../../src/core/model/agent-constants.js';
 import type { AwsHarness } from '../helpers/aws/harness.js';
 import { dockerOptions, type TestHost } from '../helpers/test-hosts.js';
 import { newCli, type Cli } from './cli-harness.js';

@@ -10,7 +10,7 @@ import Docker from 'dockerode';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetView, RunView } from '../../src/core/api.js';
-import { LABELS } from '../../src/core/model/agent-api.js';
+import { LABELS } from '../../src/core/model/agent-constants.js';
 import { dockerOptions, holdTestHosts, loadTestHosts, type TestHost } from '../helpers/test-hosts.js';
 import { echoServiceYaml, eventually, newCli, uniqueName, type Cli } from './cli-harness.js';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Health, RunView } from '../../src/core/api.js';
-import { LABELS } from '../../src/core/model/agent-api.js';
+import { LABELS } from '../../src/core/model/agent-constants.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { dockerOptions, holdTestHosts, loadTestHosts, type TestHost } from '../helpers/test-hosts.js';
 import { cliCommand, echoServiceYaml, eventually, freePort, TEST_DOCKER_HOST, uniqueName } from './cli-harness.js';

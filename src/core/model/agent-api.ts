@@ -18,7 +18,6 @@
 import { z } from 'zod';
 import { GpuVendor } from './gpu-vendor.js';
 
-export { AGENT_DEFAULT_PORT, LABELS, REPO_FILES_DIR } from './agent-constants.js';
 
 export { GpuVendor };
 

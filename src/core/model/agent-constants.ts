@@ -1,5 +1,5 @@
 /**
- * The plain constants of the agent API (agent-api.ts re-exports them). A file of their own, without zod, so the
+ * The plain constants of the agent API (agent-api.ts holds its schemas). A file of their own, without zod, so the
  * agent can label, filter and adopt containers without building the API's schemas at start-up (issue 15: the
  * idle agent's memory); it loads agent-api.ts when the first replica spec arrives.
  */

@@ -9,7 +9,7 @@ import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { REPO_FILES_DIR } from '../model/agent-api.js';
+import { REPO_FILES_DIR } from '../model/agent-constants.js';
 import type { RepoEntry } from './collect.js';
 import { formatBytes, parseSize } from './limits.js';
 

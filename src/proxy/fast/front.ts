@@ -113,12 +113,7 @@ class ClientConn implements ClientSide {
     this.clientIp = clientIpOf(socket.remoteAddress);
     socket.setNoDelay(true);
     socket.setTimeout(keepAliveTimeoutMs);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onClose);
-    socket.on('error', this.onError);
-    socket.on('drain', this.onDrain);
-    socket.on('timeout', this.onTimeout);
+    for (const [event, listener] of this.listeners) socket.on(event, listener);
     front.track(this, true);
   }
 
@@ -187,14 +182,8 @@ class ClientConn implements ClientSide {
   }
 
   private detach(): void {
-    const s = this.socket;
-    s.off('data', this.onData);
-    s.off('end', this.onEnd);
-    s.off('close', this.onClose);
-    s.off('error', this.onError);
-    s.off('drain', this.onDrain);
-    s.off('timeout', this.onTimeout);
-    s.setTimeout(0);
+    for (const [event, listener] of this.listeners) this.socket.off(event, listener);
+    this.socket.setTimeout(0);
     this.front.track(this, false);
   }
 
@@ -222,4 +211,16 @@ class ClientConn implements ClientSide {
   private readonly onTimeout = (): void => {
     if (this.exchange === undefined) this.socket.destroy();
   };
+
+  /** What the connection listens to while it is read here; a hand-off removes exactly these. */
+  private get listeners(): [string, (...args: any[]) => void][] {
+    return [
+      ['data', this.onData],
+      ['end', this.onEnd],
+      ['close', this.onClose],
+      ['error', this.onError],
+      ['drain', this.onDrain],
+      ['timeout', this.onTimeout],
+    ];
+  }
 }

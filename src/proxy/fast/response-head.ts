@@ -5,6 +5,7 @@
  * chunked body keeps its chunks (the scanner below only finds where it ends), so streams stay unbuffered.
  */
 import { STATUS_CODES } from 'node:http';
+import { HOP_BY_HOP } from '../http/headers.js';
 import { fieldValue } from './request-head.js';
 
 const HEAD = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*$/;
@@ -33,7 +34,6 @@ export interface ResponseHead {
   keepAliveMs: number | undefined;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const HOP_LENGTHS = new Uint8Array(32);
 for (const name of [...HOP_BY_HOP, 'content-length']) HOP_LENGTHS[name.length] = 1;
 

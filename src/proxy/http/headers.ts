@@ -4,7 +4,7 @@
  * Hop-by-hop fields are dropped per RFC 9110 §7.6.1: `Connection`, every field it names, and the fields a proxy
  * must not forward (Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade).
  */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** Name lengths of the hop-by-hop fields: a field of another length needs no lower-casing to be ruled out. */
 const HOP_LENGTHS = new Uint8Array(32);
 for (const name of HOP_BY_HOP) HOP_LENGTHS[name.length] = 1;

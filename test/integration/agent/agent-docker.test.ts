@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LABELS, type AgentEvent } from '../../../src/core/model/agent-api.js';
+import { type AgentEvent } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { requireTestDocker, startTestAgent, type TestAgent } from './helpers.js';
 
 let docker: Docker;

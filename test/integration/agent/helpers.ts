@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { LABELS, type ReplicaSpecInput, type ReplicaState } from '../../../src/core/model/agent-api.js';
+import { type ReplicaSpecInput, type ReplicaState } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { startAgent, type AgentOptions, type RunningAgent } from '../../../src/agent/agent.js';
 import { dockerClient } from '../../../src/agent/docker/connect.js';
 

@@ -15,7 +15,7 @@ import type { CloudTarget } from '../../../src/backends/compute.js';
 import type { Offer } from '../../../src/core/api.js';
 import type { OfferFilters } from '../../../src/core/catalog/types.js';
 import type { ProvisionProgress } from '../../../src/core/fleets/types.js';
-import { LABELS } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { ANY_REQUIREMENTS } from '../../../src/core/runs/requirements.js';
 import { useAwsHarness } from '../../helpers/aws/harness.js';
 import { cpuOffer, gpuOffer } from '../../helpers/aws/requests.js';

@@ -12,7 +12,7 @@ import * as esbuild from 'esbuild';
 import Docker from 'dockerode';
 import { request } from 'undici';
 import type { RunPlan, RunView } from '../../../src/core/api.js';
-import { LABELS } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
 import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { buildProxyWorker } from './proxy-worker-bundle.js';

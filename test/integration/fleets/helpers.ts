@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import { request } from 'undici';
 import { utils } from 'ssh2';
 import type { FleetPlan, FleetView } from '../../../src/core/api.js';
-import { LABELS } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { stopLocalAgent } from '../../../src/backends/local/agent-process.js';
 import { runDaemon, type Daemon } from '../../../src/daemon/main.js';
 import { Api, DOCKER_HOST, tempDir } from '../daemon/harness.js';

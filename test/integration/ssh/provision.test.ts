@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { LABELS } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 import { ANY_REQUIREMENTS } from '../../../src/core/runs/requirements.js';
 import type { SshBackend } from '../../../src/backends/ssh/index.js';
 import { runInHost } from '../../helpers/ssh.js';

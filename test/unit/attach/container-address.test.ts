@@ -3,7 +3,7 @@
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { adoptedState, containerAddress } from '../../../src/agent/docker/container-state.js';
-import { LABELS } from '../../../src/core/model/agent-api.js';
+import { LABELS } from '../../../src/core/model/agent-constants.js';
 
 const inspect = (network: Partial<Docker.ContainerInspectInfo['NetworkSettings']>) =>
   ({
